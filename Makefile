@@ -1,0 +1,62 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+export BOOKING_ENVIRONMENT ?= development
+
+.PHONY: run test test-postgres lint format bench translations translations-update clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+instance/config.py:
+	mkdir -p instance
+	$(PYTHON) -c "import secrets; print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
+
+## run: install, migrate, load the demo offices when empty, print demo logins, serve on :5000
+run: $(VENV)/.runtime instance/config.py
+	$(FLASK) db upgrade
+	$(FLASK) setup demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## test: every test on SQLite, plus ruff lint and format check
+test: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+## test-postgres: the same suite on a fresh PostgreSQL database (BOOKING_PG_ADMIN_URI to override)
+test-postgres: $(VENV)/.dev
+	$(BIN)/python tests/pg_run.py $(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.dev
+	@ls bench/*.py >/dev/null 2>&1 && for f in bench/*.py; do $(BIN)/python $$f; done || echo "no benchmarks yet"
+
+## translations-update: extract strings and merge them into every catalog
+translations-update: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o booking/translations/messages.pot .
+	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching
+
+## translations: compile the catalogs (the .mo files are committed)
+translations: $(VENV)/.dev
+	$(BIN)/pybabel compile -d booking/translations
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

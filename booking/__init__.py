@@ -1,0 +1,111 @@
+"""Sprechstunde: consultation hours, appointments and callbacks for youth and social services."""
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from booking.config import DEV_SECRET_KEY, DefaultConfig
+
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def create_app(test_config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Application factory: defaults, instance/config.py, BOOKING_* variables, test_config."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("BOOKING")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    _finish_config(app)
+    _check_config(app)
+
+    from booking import db as db_module
+    from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db_module._sqlite_pragmas.busy_timeout_ms = app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from booking.core.i18n import select_locale, select_timezone
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    _register_features(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    config = app.config
+    if config["ENVIRONMENT"] not in ENVIRONMENTS:
+        raise ConfigurationError(f"BOOKING_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}")
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, "sprechstunde.sqlite3")
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if config["ENVIRONMENT"] != "production":
+        # Plain http on localhost during development and tests.
+        config["SESSION_COOKIE_SECURE"] = False
+    # Environment variables arrive as strings; accept the usual spellings.
+    for key in ("RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE"):
+        value = config.get(key)
+        if isinstance(value, str):
+            config[key] = value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _check_config(app: Flask) -> None:
+    config = app.config
+    if config["ENVIRONMENT"] == "production":
+        if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
+            raise ConfigurationError(
+                "Refusing to start in production without a SECRET_KEY: set BOOKING_SECRET_KEY "
+                "or SECRET_KEY in instance/config.py (or BOOKING_ENVIRONMENT=development)."
+            )
+        if app.debug:
+            raise ConfigurationError("The debugger must not run in production.")
+    if config["ENVIRONMENT"] != "production" and not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = DEV_SECRET_KEY
+
+
+def _register_features(app: Flask) -> None:
+    # Importing the models here puts every table into the metadata that migrations compare.
+    from booking.admin import views as admin_views
+    from booking.audit import models as audit_models  # noqa: F401
+    from booking.auth import cli as auth_cli
+    from booking.auth import session_guard
+    from booking.auth import views as auth_views
+    from booking.core import errors, security
+    from booking.core import views as core_views
+    from booking.core.access import enforce_access
+    from booking.schedule import models as schedule_models  # noqa: F401
+    from booking.setup import cli as setup_cli
+    from booking.staff import views as staff_views
+
+    session_guard.init_app(app)
+    app.before_request(enforce_access)  # after the session guard: a timed-out user is anonymous
+    security.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(core_views.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(staff_views.bp)
+    app.cli.add_command(setup_cli.setup_cli)
+    app.cli.add_command(auth_cli.users_cli)
+
+    from booking.templating import init_app as init_templating
+
+    init_templating(app)
+
+    if not app.debug and not app.testing:
+        app.logger.setLevel(logging.INFO)

@@ -1,0 +1,1 @@
+"""Administration: offices, services, staff accounts and the audit trail."""

@@ -1,0 +1,127 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+from booking.auth.models import Role
+from booking.core.validation import (
+    is_language_code,
+    is_slug,
+    normalize_phone,
+    split_language_codes,
+)
+from booking.offices.models import OfficeKind
+
+
+def slug_check(form, field) -> None:
+    if field.data and not is_slug(field.data):
+        raise ValidationError(
+            _l("Use lower-case letters, digits and single hyphens only (e.g. welcome-point-1).")
+        )
+
+
+def phone_check(form, field) -> None:
+    if field.data and normalize_phone(field.data) is None:
+        raise ValidationError(_l("Please enter a valid phone number."))
+
+
+def languages_check(form, field) -> None:
+    bad = [code for code in split_language_codes(field.data) if not is_language_code(code)]
+    if bad:
+        raise ValidationError(_l("Unknown language code: %(codes)s", codes=", ".join(bad)))
+
+
+def required(message=None):
+    return DataRequired(message or _l("This field is required."))
+
+
+class OfficeForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[required(), Length(max=200)])
+    slug = StringField(
+        _l("Short name in addresses (slug)"), validators=[required(), Length(max=64), slug_check]
+    )
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            (OfficeKind.UNIT.value, _l("Unit of the youth welfare office")),
+            (OfficeKind.WELCOME_POINT.value, _l("Welcome Point")),
+        ],
+    )
+    district = IntegerField(
+        _l("City district"),
+        validators=[Optional(), NumberRange(1, 10, _l("Düsseldorf has city districts 1 to 10."))],
+    )
+    address = StringField(_l("Address"), validators=[required(), Length(max=300)])
+    operator = StringField(_l("Operator"), validators=[required(), Length(max=200)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), phone_check])
+    public_notes = TextAreaField(
+        _l("Public notes (directions, step-free access)"), validators=[Length(max=2000)]
+    )
+
+
+class ServiceForm(FlaskForm):
+    office_id = SelectField(_l("Office"), coerce=int)
+    name = StringField(_l("Name"), validators=[required(), Length(max=200)])
+    slug = StringField(
+        _l("Short name in addresses (slug)"), validators=[required(), Length(max=64), slug_check]
+    )
+    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    minutes = IntegerField(
+        _l("Duration in minutes"), validators=[required(), NumberRange(5, 480)], default=45
+    )
+    buffer_minutes = IntegerField(
+        _l("Buffer after each appointment in minutes"),
+        validators=[Optional(), NumberRange(0, 240)],
+        default=0,
+    )
+    step_minutes = IntegerField(
+        _l("Grid step in minutes (empty: duration plus buffer)"),
+        validators=[Optional(), NumberRange(5, 480)],
+    )
+    min_notice_hours = IntegerField(
+        _l("Minimum notice in hours"), validators=[Optional(), NumberRange(0, 720)], default=24
+    )
+    horizon_days = IntegerField(
+        _l("Bookable up to this many days ahead"),
+        validators=[Optional(), NumberRange(1, 365)],
+        default=60,
+    )
+    max_open_bookings_per_contact = IntegerField(
+        _l("Open bookings per email address or phone number"),
+        validators=[Optional(), NumberRange(1, 20)],
+        default=2,
+    )
+    public = BooleanField(_l("Families can book this service online"), default=True)
+
+
+class StaffForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[required(), Length(max=200)])
+    email = StringField(
+        _l("Email address (login)"),
+        validators=[
+            required(),
+            Length(max=254),
+            Email(_l("Please enter a valid email address."), check_deliverability=False),
+        ],
+    )
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            (Role.CASEWORKER.value, _l("Caseworker")),
+            (Role.RECEPTION.value, _l("Reception")),
+            (Role.ADMIN.value, _l("Administrator")),
+        ],
+    )
+    office_ids = SelectMultipleField(_l("Offices"), coerce=int)
+    service_ids = SelectMultipleField(_l("Services (caseworkers)"), coerce=int)
+    languages = StringField(
+        _l("Languages for counselling (codes, e.g. de, en, ar)"),
+        validators=[Length(max=200), languages_check],
+    )

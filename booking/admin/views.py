@@ -1,0 +1,288 @@
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from booking.admin.forms import OfficeForm, ServiceForm, StaffForm
+from booking.admin.services import (
+    AdminError,
+    save_office,
+    save_service,
+    save_staff,
+    set_office_active,
+    set_service_active,
+    set_staff_active,
+)
+from booking.audit.models import AuditEvent
+from booking.auth.forms import ConfirmForm, SetPasswordForm
+from booking.auth.models import StaffUser
+from booking.auth.services import AccountError, set_password
+from booking.core.access import admin_required
+from booking.core.exceptions import BookingError
+from booking.extensions import db
+from booking.offices.models import Office, Service
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+AUDIT_PAGE_SIZE = 100
+
+
+def get_or_404(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def attach_error(form, error: BookingError) -> None:
+    """Show a service refusal next to its field, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        form.form_errors.append(str(error.message))
+
+
+def office_choices() -> list[tuple[int, str]]:
+    offices = db.session.scalars(select(Office).order_by(Office.name))
+    return [(office.id, office.name) for office in offices]
+
+
+def service_choices() -> list[tuple[int, str]]:
+    services = db.session.scalars(
+        select(Service).join(Service.office).order_by(Office.name, Service.name)
+    )
+    return [(service.id, f"{service.office.name}: {service.name}") for service in services]
+
+
+def save_form(form, save, obj, success_message: str, target: str):
+    """Run a save service for a valid form; commit once, or keep the form with the error."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        save(obj, form.data, current_user._get_current_object())
+    except BookingError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return None
+    db.session.commit()
+    flash(success_message, "success")
+    return redirect(target)
+
+
+def toggle_active(setter, obj, active: bool, target: str):
+    if ConfirmForm().validate_on_submit():
+        try:
+            setter(obj, active, current_user._get_current_object())
+        except AdminError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            db.session.commit()
+            flash(_("Activated.") if active else _("Deactivated."), "success")
+    return redirect(target)
+
+
+@bp.route("/")
+@admin_required
+def index():
+    counts = {
+        "offices": db.session.scalar(select(func.count()).select_from(Office)),
+        "services": db.session.scalar(select(func.count()).select_from(Service)),
+        "staff": db.session.scalar(select(func.count()).select_from(StaffUser)),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+# Offices
+
+
+@bp.route("/offices")
+@admin_required
+def offices():
+    rows = db.session.scalars(select(Office).order_by(Office.kind, Office.district, Office.name))
+    return render_template("admin/offices.html", offices=rows.all(), confirm=ConfirmForm())
+
+
+@bp.route("/offices/new", methods=["GET", "POST"])
+@admin_required
+def office_new():
+    form = OfficeForm()
+    done = save_form(form, save_office, None, _("Office created."), url_for(".offices"))
+    return done or render_template("admin/edit.html", form=form, title=_("New office"))
+
+
+@bp.route("/offices/<int:office_id>/edit", methods=["GET", "POST"])
+@admin_required
+def office_edit(office_id: int):
+    office = get_or_404(Office, office_id)
+    form = OfficeForm(obj=office)
+    if request.method == "GET":
+        form.kind.data = office.kind.value
+    done = save_form(form, save_office, office, _("Office saved."), url_for(".offices"))
+    return done or render_template("admin/edit.html", form=form, title=office.name)
+
+
+@bp.route("/offices/<int:office_id>/deactivate", methods=["POST"])
+@admin_required
+def office_deactivate(office_id: int):
+    return toggle_active(set_office_active, get_or_404(Office, office_id), False, url_for(".offices"))
+
+
+@bp.route("/offices/<int:office_id>/activate", methods=["POST"])
+@admin_required
+def office_activate(office_id: int):
+    return toggle_active(set_office_active, get_or_404(Office, office_id), True, url_for(".offices"))
+
+
+# Services
+
+
+@bp.route("/services")
+@admin_required
+def services():
+    rows = db.session.scalars(
+        select(Service).join(Service.office).order_by(Office.name, Service.name)
+    )
+    return render_template("admin/services.html", services=rows.all(), confirm=ConfirmForm())
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@admin_required
+def service_new():
+    form = ServiceForm()
+    form.office_id.choices = office_choices()
+    if request.method == "GET" and request.args.get("office", type=int):
+        form.office_id.data = request.args.get("office", type=int)
+    done = save_form(form, save_service, None, _("Service created."), url_for(".services"))
+    return done or render_template("admin/edit.html", form=form, title=_("New service"))
+
+
+@bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
+@admin_required
+def service_edit(service_id: int):
+    service = get_or_404(Service, service_id)
+    form = ServiceForm(obj=service)
+    form.office_id.choices = office_choices()
+    done = save_form(form, save_service, service, _("Service saved."), url_for(".services"))
+    return done or render_template("admin/edit.html", form=form, title=service.name)
+
+
+@bp.route("/services/<int:service_id>/deactivate", methods=["POST"])
+@admin_required
+def service_deactivate(service_id: int):
+    service = get_or_404(Service, service_id)
+    return toggle_active(set_service_active, service, False, url_for(".services"))
+
+
+@bp.route("/services/<int:service_id>/activate", methods=["POST"])
+@admin_required
+def service_activate(service_id: int):
+    service = get_or_404(Service, service_id)
+    return toggle_active(set_service_active, service, True, url_for(".services"))
+
+
+# Staff accounts
+
+
+def staff_form(user: StaffUser | None) -> StaffForm:
+    form = StaffForm(obj=user)
+    form.office_ids.choices = office_choices()
+    form.service_ids.choices = service_choices()
+    if user is not None and request.method == "GET":
+        form.role.data = user.role.value
+        form.office_ids.data = [office.id for office in user.offices]
+        form.service_ids.data = [service.id for service in user.services]
+        form.languages.data = ", ".join(user.language_codes)
+    return form
+
+
+@bp.route("/staff")
+@admin_required
+def staff():
+    rows = db.session.scalars(
+        select(StaffUser)
+        .options(selectinload(StaffUser.offices), selectinload(StaffUser.languages))
+        .order_by(StaffUser.name)
+    )
+    return render_template("admin/staff.html", staff=rows.all(), confirm=ConfirmForm())
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@admin_required
+def staff_new():
+    form = staff_form(None)
+    if form.validate_on_submit():
+        try:
+            user = save_staff(None, form.data, current_user._get_current_object())
+        except BookingError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Account created. Now set a first password."), "success")
+            return redirect(url_for(".staff_password", staff_id=user.id))
+    return render_template("admin/edit.html", form=form, title=_("New staff account"))
+
+
+@bp.route("/staff/<int:staff_id>/edit", methods=["GET", "POST"])
+@admin_required
+def staff_edit(staff_id: int):
+    user = get_or_404(StaffUser, staff_id)
+    form = staff_form(user)
+    done = save_form(form, save_staff, user, _("Account saved."), url_for(".staff"))
+    return done or render_template("admin/edit.html", form=form, title=user.name)
+
+
+@bp.route("/staff/<int:staff_id>/password", methods=["GET", "POST"])
+@admin_required
+def staff_password(staff_id: int):
+    user = get_or_404(StaffUser, staff_id)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            set_password(user, form.new_password.data, actor=current_user._get_current_object())
+        except AccountError as error:
+            db.session.rollback()
+            form.new_password.errors.append(str(error.message))
+        else:
+            db.session.commit()
+            flash(_("Password set. All sessions of this account have ended."), "success")
+            return redirect(url_for(".staff"))
+    return render_template(
+        "admin/edit.html", form=form, title=_("Set password for %(name)s", name=user.name)
+    )
+
+
+@bp.route("/staff/<int:staff_id>/deactivate", methods=["POST"])
+@admin_required
+def staff_deactivate(staff_id: int):
+    user = get_or_404(StaffUser, staff_id)
+    return toggle_active(set_staff_active, user, False, url_for(".staff"))
+
+
+@bp.route("/staff/<int:staff_id>/activate", methods=["POST"])
+@admin_required
+def staff_activate(staff_id: int):
+    user = get_or_404(StaffUser, staff_id)
+    return toggle_active(set_staff_active, user, True, url_for(".staff"))
+
+
+@bp.route("/audit")
+@admin_required
+def audit():
+    page = max(request.args.get("page", 1, type=int), 1)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(AUDIT_PAGE_SIZE + 1)
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    return render_template(
+        "admin/audit.html",
+        events=events[:AUDIT_PAGE_SIZE],
+        page=page,
+        has_next=len(events) > AUDIT_PAGE_SIZE,
+    )

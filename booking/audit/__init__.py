@@ -1,0 +1,1 @@
+"""Audit trail of staff actions and access (SGB X: who did what, when)."""

@@ -1,0 +1,1 @@
+"""Staff accounts, roles, login and server-side session control."""

@@ -1,0 +1,106 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from booking.audit.services import record_event
+from booking.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm
+from booking.auth.models import Role
+from booking.auth.passwords import verify_password
+from booking.auth.services import (
+    AccountError,
+    authenticate,
+    end_session,
+    find_staff_by_email,
+    normalize_email,
+    set_password,
+    start_session,
+)
+from booking.core.access import public, staff_required
+from booking.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def home_for(user) -> str:
+    return url_for("admin.index") if user.role == Role.ADMIN else url_for("staff.index")
+
+
+def login_account_key() -> str:
+    return "login-account:" + normalize_email(request.form.get("email", ""))
+
+
+def login_limit_per_ip() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_IP"]
+
+
+def login_limit_per_account() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit_per_ip, methods=["POST"])
+@limiter.limit(login_limit_per_account, methods=["POST"], key_func=login_account_key)
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            known = find_staff_by_email(form.email.data)
+            record_event("auth.login_failed", obj=known)
+            db.session.commit()
+            current_app.logger.info("failed staff login")
+            # One answer for a wrong email and a wrong password.
+            form.form_errors.append(_("Email address or password is wrong."))
+        else:
+            start_session(user)
+            db.session.commit()
+            target = form.next.data if is_safe_next(form.next.data) else home_for(user)
+            return redirect(target)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@staff_required
+def logout():
+    if ConfirmForm().validate_on_submit():
+        end_session(current_user._get_current_object())
+        db.session.commit()
+        flash(_("You are logged out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@staff_required
+def change_password():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("The current password is wrong."))
+        else:
+            try:
+                set_password(user, form.new_password.data, actor=user)
+            except AccountError as error:
+                form.new_password.errors.append(str(error.message))
+            else:
+                # The rotation logged out every session, this one included: start a new one.
+                start_session(user)
+                db.session.commit()
+                flash(_("Your password has been changed."), "success")
+                return redirect(home_for(user))
+    return render_template("auth/change_password.html", form=form)

@@ -1,0 +1,47 @@
+"""Built-in defaults. Overridden by instance/config.py, then BOOKING_* environment variables."""
+
+from datetime import timedelta
+
+# The value shipped in the source; production refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+class DefaultConfig:
+    # "production" | "development" | "testing"; production is the safe default.
+    ENVIRONMENT = "production"
+    SECRET_KEY = DEV_SECRET_KEY
+
+    # None means: SQLite file in the instance folder (filled in by create_app).
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+
+    # Staff sessions: idle and absolute limits, checked on every request.
+    STAFF_IDLE_TIMEOUT = timedelta(minutes=30)
+    STAFF_ABSOLUTE_TIMEOUT = timedelta(hours=8)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    SESSION_COOKIE_NAME = "sprechstunde_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    WTF_CSRF_TIME_LIMIT = None  # the CSRF token lives as long as the session
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+
+    # Flask-Limiter reads these names directly.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_IP = "20 per minute; 200 per hour"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute; 30 per hour"
+
+    # argon2id parameters (OWASP's second recommendation: m=19 MiB, t=2, p=1 is the floor).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+    LANGUAGES = ["de", "en"]
+    DISPLAY_TIMEZONE = "Europe/Berlin"

@@ -1,0 +1,26 @@
+"""Locale choice: ?lang=…, then the session, then the browser, then German."""
+
+from flask import current_app, request, session
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def select_locale() -> str:
+    supported = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in supported:
+        session["lang"] = asked
+        return asked
+    remembered = session.get("lang")
+    if remembered in supported:
+        return remembered
+    return request.accept_languages.best_match(supported) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+def select_timezone() -> str:
+    return current_app.config["DISPLAY_TIMEZONE"]

@@ -1,0 +1,1 @@
+"""Offices (the § 35a unit, the Welcome Points) and the services families can book there."""

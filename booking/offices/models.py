@@ -1,0 +1,89 @@
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.db import UTCDateTime, utcnow
+from booking.extensions import db
+
+
+class OfficeKind(enum.StrEnum):
+    UNIT = "unit"
+    WELCOME_POINT = "welcome_point"
+
+
+def enum_values(enum_cls: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_cls]
+
+
+class Office(db.Model):
+    __tablename__ = "office"
+    __table_args__ = (
+        sa.CheckConstraint("district IS NULL OR (district BETWEEN 1 AND 10)", name="district_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[OfficeKind] = mapped_column(
+        sa.Enum(
+            OfficeKind,
+            native_enum=False,
+            length=20,
+            values_callable=enum_values,
+            create_constraint=True,
+            name="office_kind",
+        )
+    )
+    district: Mapped[int | None]
+    address: Mapped[str] = mapped_column(sa.String(300))
+    operator: Mapped[str] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    public_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    services: Mapped[list["Service"]] = relationship(
+        back_populates="office", order_by="Service.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Office {self.slug}>"
+
+
+class Service(db.Model):
+    """What a family can come for at one office, with its booking rules."""
+
+    __tablename__ = "service"
+    __table_args__ = (
+        sa.CheckConstraint("minutes > 0", name="minutes_positive"),
+        sa.CheckConstraint("buffer_minutes >= 0", name="buffer_not_negative"),
+        sa.CheckConstraint("step_minutes IS NULL OR step_minutes > 0", name="step_positive"),
+        sa.CheckConstraint("min_notice_hours >= 0", name="notice_not_negative"),
+        sa.CheckConstraint("horizon_days > 0", name="horizon_positive"),
+        sa.CheckConstraint("max_open_bookings_per_contact > 0", name="max_open_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    minutes: Mapped[int]
+    buffer_minutes: Mapped[int] = mapped_column(default=0)
+    # A grid step shorter than minutes + buffer; None means back to back.
+    step_minutes: Mapped[int | None]
+    min_notice_hours: Mapped[int] = mapped_column(default=24)
+    horizon_days: Mapped[int] = mapped_column(default=60)
+    max_open_bookings_per_contact: Mapped[int] = mapped_column(default=2)
+    public: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    office: Mapped[Office] = relationship(back_populates="services")
+
+    def __repr__(self) -> str:
+        return f"<Service {self.slug}>"

@@ -1,0 +1,60 @@
+from flask import Blueprint, abort, render_template
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from booking.audit.services import record_event
+from booking.auth.models import Role, StaffUser
+from booking.core.access import staff_required
+from booking.extensions import db
+from booking.offices.models import Office
+from booking.schedule.models import ConsultationHours, WeeklyHours
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def offices_of(user: StaffUser) -> list[Office]:
+    if user.role == Role.ADMIN:
+        return list(db.session.scalars(select(Office).order_by(Office.district, Office.name)))
+    return [office for office in user.offices if office.active]
+
+
+@bp.route("/")
+@staff_required
+def index():
+    return render_template("staff/index.html", offices=offices_of(current_user))
+
+
+@bp.route("/offices/<slug>")
+@staff_required
+def office(slug: str):
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        abort(404)
+    if not current_user.can_access_office(office):
+        abort(403)
+    staff = db.session.scalars(
+        select(StaffUser)
+        .where(StaffUser.offices.any(Office.id == office.id))
+        .options(selectinload(StaffUser.languages))
+        .order_by(StaffUser.name)
+    ).all()
+    hours = db.session.scalars(
+        select(WeeklyHours)
+        .where(WeeklyHours.office_id == office.id)
+        .order_by(WeeklyHours.weekday, WeeklyHours.start_time)
+    ).all()
+    consultation_hours = db.session.scalars(
+        select(ConsultationHours)
+        .where(ConsultationHours.office_id == office.id)
+        .order_by(ConsultationHours.weekday, ConsultationHours.start_time)
+    ).all()
+    record_event("office.viewed", actor=current_user, obj=office)
+    db.session.commit()
+    return render_template(
+        "staff/office.html",
+        office=office,
+        staff=staff,
+        hours=hours,
+        consultation_hours=consultation_hours,
+    )
