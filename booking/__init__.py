@@ -15,7 +15,9 @@ class ConfigurationError(RuntimeError):
     pass
 
 
-def create_app(test_config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+def create_app(
+    test_config: dict[str, Any] | None = None, instance_path: str | None = None
+) -> Flask:
     """Application factory: defaults, instance/config.py, BOOKING_* variables, test_config."""
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_object(DefaultConfig)
@@ -53,14 +55,14 @@ def _finish_config(app: Flask) -> None:
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         path = os.path.join(app.instance_path, "sprechstunde.sqlite3")
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    if config["ENVIRONMENT"] != "production":
-        # Plain http on localhost during development and tests.
-        config["SESSION_COOKIE_SECURE"] = False
     # Environment variables arrive as strings; accept the usual spellings.
     for key in ("RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE"):
         value = config.get(key)
         if isinstance(value, str):
             config[key] = value.strip().lower() in ("1", "true", "yes", "on")
+    if config["SESSION_COOKIE_SECURE"] is None:
+        # Plain http on localhost during development and tests.
+        config["SESSION_COOKIE_SECURE"] = config["ENVIRONMENT"] == "production"
 
 
 def _check_config(app: Flask) -> None:

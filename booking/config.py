@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 # The value shipped in the source; production refuses to start with it.
-DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105
 
 
 class DefaultConfig:
@@ -23,7 +23,7 @@ class DefaultConfig:
     SESSION_COOKIE_NAME = "sprechstunde_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE: bool | None = None  # None: secure in production only
     REMEMBER_COOKIE_HTTPONLY = True
 
     WTF_CSRF_TIME_LIMIT = None  # the CSRF token lives as long as the session

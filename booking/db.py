@@ -62,7 +62,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 
 def render_migration_item(type_: str, obj, autogen_context):
-    """Autogenerate writes UTCDateTime as a plain timestamptz, so migrations never import the app."""
+    """Autogenerate writes UTCDateTime as plain timestamptz: migrations never import the app."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

@@ -97,9 +97,9 @@ def save_staff(user: StaffUser | None, data: dict, actor: StaffUser) -> StaffUse
     if existing is not None and existing is not user:
         raise AdminError(_l("Another account already uses this email address."), field="email")
     role = Role(data["role"])
-    if user is not None and user.role == Role.ADMIN and role != Role.ADMIN and user.active:
-        if count_admins() <= 1:
-            raise AdminError(_l("The last administrator cannot lose the role."), field="role")
+    demoted = user is not None and user.active and user.role == Role.ADMIN and role != Role.ADMIN
+    if demoted and count_admins() <= 1:
+        raise AdminError(_l("The last administrator cannot lose the role."), field="role")
     offices = [db.session.get(Office, office_id) for office_id in data.get("office_ids") or []]
     services = [db.session.get(Service, service_id) for service_id in data.get("service_ids") or []]
     office_ids = {office.id for office in offices if office}

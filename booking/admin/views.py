@@ -127,13 +127,17 @@ def office_edit(office_id: int):
 @bp.route("/offices/<int:office_id>/deactivate", methods=["POST"])
 @admin_required
 def office_deactivate(office_id: int):
-    return toggle_active(set_office_active, get_or_404(Office, office_id), False, url_for(".offices"))
+    return toggle_active(
+        set_office_active, get_or_404(Office, office_id), False, url_for(".offices")
+    )
 
 
 @bp.route("/offices/<int:office_id>/activate", methods=["POST"])
 @admin_required
 def office_activate(office_id: int):
-    return toggle_active(set_office_active, get_or_404(Office, office_id), True, url_for(".offices"))
+    return toggle_active(
+        set_office_active, get_or_404(Office, office_id), True, url_for(".offices")
+    )
 
 
 # Services

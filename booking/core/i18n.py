@@ -17,9 +17,9 @@ def select_locale() -> str:
     remembered = session.get("lang")
     if remembered in supported:
         return remembered
-    return request.accept_languages.best_match(supported) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    return (
+        request.accept_languages.best_match(supported) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 def select_timezone() -> str:

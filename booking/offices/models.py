@@ -20,7 +20,9 @@ def enum_values(enum_cls: type[enum.Enum]) -> list[str]:
 class Office(db.Model):
     __tablename__ = "office"
     __table_args__ = (
-        sa.CheckConstraint("district IS NULL OR (district BETWEEN 1 AND 10)", name="district_range"),
+        sa.CheckConstraint(
+            "district IS NULL OR (district BETWEEN 1 AND 10)", name="district_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

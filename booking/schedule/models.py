@@ -11,7 +11,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class WeeklyHours(db.Model):
-    """One bookable range of one caseworker at one office on one weekday (Europe/Berlin wall clock)."""
+    """One bookable range of a caseworker at an office on a weekday (Europe/Berlin wall clock)."""
 
     __tablename__ = "weekly_hours"
     __table_args__ = (
@@ -27,7 +27,9 @@ class WeeklyHours(db.Model):
     staff_id: Mapped[int] = mapped_column(
         sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
     )
-    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id", ondelete="CASCADE"), index=True)
+    office_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("office.id", ondelete="CASCADE"), index=True
+    )
     weekday: Mapped[int]  # 0 = Monday, as date.weekday()
     start_time: Mapped[time]
     end_time: Mapped[time]
@@ -68,7 +70,9 @@ class ConsultationHours(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id", ondelete="CASCADE"), index=True)
+    office_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("office.id", ondelete="CASCADE"), index=True
+    )
     weekday: Mapped[int]
     start_time: Mapped[time]
     end_time: Mapped[time]

@@ -102,7 +102,9 @@ class _Entry:
         self.problems = problems
         self.raw = raw if isinstance(raw, dict) else {}
         label = self.raw.get(label_key)
-        self.name = f"[[{section}]] #{index + 1}" + (f" ({label})" if isinstance(label, str) else "")
+        self.name = f"[[{section}]] #{index + 1}" + (
+            f" ({label})" if isinstance(label, str) else ""
+        )
         if not isinstance(raw, dict):
             self.fail("must be a table")
 
@@ -189,7 +191,7 @@ class _Entry:
         days = self.text_list("days", required=True)
         unknown = [d for d in days if d not in WEEKDAY_KEYS]
         if unknown:
-            self.fail(f'unknown day {", ".join(unknown)} (use {", ".join(WEEKDAY_KEYS)})')
+            self.fail(f"unknown day {', '.join(unknown)} (use {', '.join(WEEKDAY_KEYS)})")
             return ()
         return tuple(sorted(WEEKDAY_KEYS.index(d) for d in days))
 
@@ -295,7 +297,9 @@ def _parse_staff(entry: _Entry) -> StaffSpec | None:
         if not is_language_code(code):
             entry.fail(f'unknown language code "{code}"')
     password = entry.raw.get("password")
-    if password is not None and (not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH):
+    if password is not None and (
+        not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH
+    ):
         entry.fail(f'"password" must be a text of at least {MIN_PASSWORD_LENGTH} characters')
         password = None
     if None in (email, name, role):

@@ -22,7 +22,9 @@ class SetupReport:
 
     @property
     def touched(self) -> bool:
-        return any(self.created.values()) or any(self.changed.values()) or any(self.removed.values())
+        return (
+            any(self.created.values()) or any(self.changed.values()) or any(self.removed.values())
+        )
 
     def lines(self) -> list[str]:
         kinds = sorted(set(self.created) | set(self.changed) | set(self.removed))
@@ -140,7 +142,7 @@ def _apply_staff(plan, offices, services, report, problems) -> dict[str, StaffUs
         name = f"[[staff]] ({spec.email})"
         unknown = [slug for slug in spec.offices if slug not in offices]
         if unknown:
-            problems.append(f'{name}: unknown office {", ".join(unknown)}')
+            problems.append(f"{name}: unknown office {', '.join(unknown)}")
             continue
         wanted_services = []
         for slug in spec.services:
@@ -148,7 +150,9 @@ def _apply_staff(plan, offices, services, report, problems) -> dict[str, StaffUs
             if service is None:
                 problems.append(f'{name}: unknown service "{slug}"')
             elif service.office.slug not in spec.offices:
-                problems.append(f'{name}: service "{slug}" is offered at an office not in "offices"')
+                problems.append(
+                    f'{name}: service "{slug}" is offered at an office not in "offices"'
+                )
             else:
                 wanted_services.append(service)
         values = {"name": spec.name, "role": Role(spec.role)}
@@ -168,7 +172,9 @@ def _apply_staff(plan, offices, services, report, problems) -> dict[str, StaffUs
             user.password_hash = hash_password(spec.password)
             user.rotate_session_token()
             changed = True
-        _count(report, "staff", "created" if state == "created" else "changed" if changed else "same")
+        _count(
+            report, "staff", "created" if state == "created" else "changed" if changed else "same"
+        )
         staff[spec.email] = user
     db.session.flush()
     names = {h.staff for h in plan.hours} | {e for c in plan.consultation_hours for e in c.staff}
@@ -248,7 +254,9 @@ def _apply_consultation_hours(plan, offices, staff, report, problems) -> None:
             key = (weekday, spec.start, spec.end, spec.valid_from, spec.valid_until)
             wanted[office.id][key] = people
     for office_id, rows in wanted.items():
-        existing = db.session.scalars(select(ConsultationHours).filter_by(office_id=office_id)).all()
+        existing = db.session.scalars(
+            select(ConsultationHours).filter_by(office_id=office_id)
+        ).all()
         have = set()
         for row in existing:
             key = (row.weekday, row.start_time, row.end_time, row.valid_from, row.valid_until)
@@ -278,6 +286,6 @@ def _apply_consultation_hours(plan, offices, staff, report, problems) -> None:
 
 
 def database_is_empty() -> bool:
-    return not db.session.scalar(select(func.count()).select_from(Office)) and not db.session.scalar(
-        select(func.count()).select_from(StaffUser)
-    )
+    return not db.session.scalar(
+        select(func.count()).select_from(Office)
+    ) and not db.session.scalar(select(func.count()).select_from(StaffUser))

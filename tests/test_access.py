@@ -1,0 +1,98 @@
+"""Deny by default: every route declares its rule, and every staff route enforces it."""
+
+import pytest
+
+from booking.auth.models import Role
+from booking.core.access import PUBLIC, access_rule_for
+
+SAMPLE_ARGS = {"office_id": 1, "service_id": 1, "staff_id": 1, "slug": "x", "filename": "x"}
+
+
+def staff_rules(app):
+    for rule in app.url_map.iter_rules():
+        access = access_rule_for(rule.endpoint)
+        if access not in (None, PUBLIC):
+            yield rule, access
+
+
+def build_path(rule) -> str:
+    return rule.build({arg: SAMPLE_ARGS[arg] for arg in rule.arguments})[1]
+
+
+def request_method(rule) -> str:
+    return "GET" if "GET" in rule.methods else "POST"
+
+
+def test_every_route_has_an_explicit_access_rule(app):
+    with app.test_request_context():
+        missing = [
+            rule.rule for rule in app.url_map.iter_rules() if access_rule_for(rule.endpoint) is None
+        ]
+    assert missing == []
+
+
+def test_public_routes_are_the_known_few(app):
+    with app.test_request_context():
+        public = {
+            rule.endpoint
+            for rule in app.url_map.iter_rules()
+            if access_rule_for(rule.endpoint) == PUBLIC
+        }
+    assert public == {"static", "core.index", "core.healthz", "auth.login"}
+
+
+def test_a_route_without_a_rule_is_denied(app_factory):
+    app = app_factory()
+
+    @app.route("/forgotten")
+    def forgotten():
+        return "secret"
+
+    assert app.test_client().get("/forgotten").status_code == 403
+
+
+def test_anonymous_users_are_sent_to_login_on_every_staff_route(app, client):
+    with app.test_request_context():
+        rules = list(staff_rules(app))
+    assert rules
+    for rule, _ in rules:
+        path = build_path(rule)
+        response = client.open(path, method=request_method(rule))
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/login"), path
+
+
+@pytest.mark.parametrize("role", [Role.CASEWORKER, Role.RECEPTION, Role.ADMIN])
+def test_each_role_is_refused_where_its_rule_says_no(app, client, auth, make_staff, role):
+    user = make_staff(role)
+    auth.login(user.email)
+    with app.test_request_context():
+        rules = list(staff_rules(app))
+    for rule, allowed in rules:
+        if rule.endpoint == "auth.logout":
+            continue
+        path = build_path(rule)
+        response = client.open(path, method=request_method(rule))
+        if role in allowed:
+            assert response.status_code != 403, path
+        else:
+            assert response.status_code == 403, path
+
+
+def test_staff_see_only_their_own_offices(client, auth, make_office, make_staff):
+    mine = make_office(name="Welcome Point Gerricusplatz")
+    other = make_office(name="Welcome Point Gumbertstraße")
+    user = make_staff(Role.RECEPTION, offices=[mine])
+    auth.login(user.email)
+    index = client.get("/staff/").get_data(as_text=True)
+    assert "Welcome Point Gerricusplatz" in index
+    assert "Welcome Point Gumbertstraße" not in index
+    assert client.get(f"/staff/offices/{mine.slug}").status_code == 200
+    assert client.get(f"/staff/offices/{other.slug}").status_code == 403
+
+
+def test_admins_see_every_office(client, auth, make_office, make_staff):
+    office = make_office()
+    admin = make_staff(Role.ADMIN)
+    auth.login(admin.email)
+    assert client.get(f"/staff/offices/{office.slug}").status_code == 200
