@@ -8,7 +8,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from booking.auth.models import Role
 from booking.core.validation import (
@@ -74,7 +82,9 @@ class ServiceForm(FlaskForm):
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
     minutes = IntegerField(
-        _l("Duration in minutes"), validators=[required(), NumberRange(5, 480)], default=45
+        _l("Duration in minutes"),
+        validators=[InputRequired(_l("This field is required.")), NumberRange(5, 480)],
+        default=45,
     )
     buffer_minutes = IntegerField(
         _l("Buffer after each appointment in minutes"),
