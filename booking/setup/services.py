@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from booking.auth.models import Role, StaffUser
 from booking.auth.passwords import hash_password, verify_password
 from booking.extensions import db
 from booking.offices.models import Office, OfficeKind, Service
-from booking.schedule.models import ConsultationHours, WeeklyHours
+from booking.schedule.models import RECURRENCE_FIELDS, ConsultationHours, WeeklyHours
 from booking.setup.loader import SetupFileError, SetupPlan
 
 
@@ -208,28 +209,35 @@ def _apply_hours(plan, offices, staff, report, problems) -> None:
         existing = db.session.scalars(
             select(WeeklyHours).filter_by(staff_id=staff_id, office_id=office_id)
         ).all()
-        have = {}
-        for row in existing:
-            key = (row.weekday, row.start_time, row.end_time, row.valid_from, row.valid_until)
-            if key in rows and key not in have:
-                have[key] = row
-            else:
-                db.session.delete(row)
-                report.removed["hours"] += 1
-        for key in rows - set(have):
-            weekday, start, end, valid_from, valid_until = key
-            db.session.add(
-                WeeklyHours(
-                    staff_id=staff_id,
-                    office_id=office_id,
-                    weekday=weekday,
-                    start_time=start,
-                    end_time=end,
-                    valid_from=valid_from,
-                    valid_until=valid_until,
-                )
-            )
-            report.created["hours"] += 1
+        _sync_recurrences(
+            existing,
+            dict.fromkeys(rows),
+            partial(WeeklyHours, staff_id=staff_id, office_id=office_id),
+            "hours",
+            report,
+        )
+
+
+def _sync_recurrences(existing, wanted: dict, make, kind: str, report) -> None:
+    """Make the rows match `wanted` (recurrence key -> staff or None): keep, delete, add."""
+    kept = set()
+    for row in existing:
+        key = row.recurrence_key
+        if key in wanted and key not in kept:
+            kept.add(key)
+            people = wanted[key]
+            if people is not None and {u.id for u in row.staff} != {u.id for u in people}:
+                row.staff = people
+                report.changed[kind] += 1
+        else:
+            db.session.delete(row)
+            report.removed[kind] += 1
+    for key in wanted.keys() - kept:
+        values = dict(zip(RECURRENCE_FIELDS, key, strict=True))
+        if wanted[key] is not None:
+            values["staff"] = wanted[key]
+        db.session.add(make(**values))
+        report.created[kind] += 1
 
 
 def _apply_consultation_hours(plan, offices, staff, report, problems) -> None:
@@ -254,35 +262,14 @@ def _apply_consultation_hours(plan, offices, staff, report, problems) -> None:
             key = (weekday, spec.start, spec.end, spec.valid_from, spec.valid_until)
             wanted[office.id][key] = people
     for office_id, rows in wanted.items():
-        existing = db.session.scalars(
-            select(ConsultationHours).filter_by(office_id=office_id)
-        ).all()
-        have = set()
-        for row in existing:
-            key = (row.weekday, row.start_time, row.end_time, row.valid_from, row.valid_until)
-            if key in rows and key not in have:
-                have.add(key)
-                people = rows[key]
-                if {u.id for u in row.staff} != {u.id for u in people}:
-                    row.staff = people
-                    report.changed["consultation_hours"] += 1
-            else:
-                db.session.delete(row)
-                report.removed["consultation_hours"] += 1
-        for key in set(rows) - have:
-            weekday, start, end, valid_from, valid_until = key
-            db.session.add(
-                ConsultationHours(
-                    office_id=office_id,
-                    weekday=weekday,
-                    start_time=start,
-                    end_time=end,
-                    valid_from=valid_from,
-                    valid_until=valid_until,
-                    staff=rows[key],
-                )
-            )
-            report.created["consultation_hours"] += 1
+        existing = db.session.scalars(select(ConsultationHours).filter_by(office_id=office_id))
+        _sync_recurrences(
+            existing.all(),
+            rows,
+            partial(ConsultationHours, office_id=office_id),
+            "consultation_hours",
+            report,
+        )
 
 
 def database_is_empty() -> bool:
