@@ -1,0 +1,280 @@
+"""The slot engine and the consultation-hours calendar. Pure: no Flask, no database.
+
+Times: rules are wall-clock times in Europe/Berlin, expanded per date with zoneinfo; every
+instant is handled as integer UTC epoch seconds inside the hot loop and returned as an aware
+UTC datetime. Stepping happens in real time from the start of each range, so slots never
+repeat or overlap on the daylight-saving days, and a wall-clock time that does not exist
+(spring forward) or exists twice (fall back) resolves to one instant (PEP 495, fold=0).
+"""
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    """What the service says about length, spacing and how early and late one may book."""
+
+    minutes: int
+    buffer_minutes: int = 0
+    step_minutes: int | None = None
+    min_notice_hours: int = 24
+    horizon_days: int = 60
+
+    @property
+    def step_seconds(self) -> int:
+        return (self.step_minutes or self.minutes + self.buffer_minutes) * 60
+
+
+@dataclass(frozen=True)
+class HoursRule:
+    """One weekly range of one caseworker (weekday 0 = Monday)."""
+
+    staff_id: int
+    weekday: int
+    start: time
+    end: time
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def applies_on(self, day: date) -> bool:
+        return (
+            day.weekday() == self.weekday
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_until is None or day <= self.valid_until)
+        )
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Time a caseworker cannot take a family: an appointment (with its buffer), an absence,
+    blocked time. staff_id None means everybody (e.g. a closure for part of a day)."""
+
+    staff_id: int | None
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+    staff_ids: tuple[int, ...]
+
+
+@dataclass
+class EngineStats:
+    candidates: int = 0
+    free: int = 0
+
+
+def local_instant(day: date, clock: time, tz: ZoneInfo = BERLIN) -> int:
+    """Epoch seconds of a wall-clock time on a date (fold=0 for gaps and repeats)."""
+    return int(datetime.combine(day, clock, tzinfo=tz).timestamp())
+
+
+def to_utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _merged_busy(busy: Iterable[Busy]) -> dict[int | None, tuple[list[int], list[int]]]:
+    """Per staff, the busy intervals merged and sorted, as parallel start and end lists."""
+    raw: dict[int | None, list[tuple[int, int]]] = {}
+    for item in busy:
+        start, end = int(item.start.timestamp()), int(item.end.timestamp())
+        if end > start:
+            raw.setdefault(item.staff_id, []).append((start, end))
+    everyone = raw.pop(None, [])
+    merged: dict[int | None, tuple[list[int], list[int]]] = {}
+    for staff_id in set(raw) | {None}:
+        intervals = sorted(raw.get(staff_id, []) + everyone)
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in intervals:
+            if ends and start <= ends[-1]:
+                ends[-1] = max(ends[-1], end)
+            else:
+                starts.append(start)
+                ends.append(end)
+        merged[staff_id] = (starts, ends)
+    return merged
+
+
+def free_slots(
+    rules: BookingRules,
+    first_day: date,
+    last_day: date,
+    hours: Iterable[HoursRule],
+    busy: Iterable[Busy],
+    closed_days: Iterable[date],
+    now: datetime,
+    tz: ZoneInfo = BERLIN,
+    stats: EngineStats | None = None,
+) -> list[Slot]:
+    """Free slots of one service pooled over its caseworkers, in time order.
+
+    A slot is free for a caseworker when it starts on their grid (range start + n * step),
+    ends with its buffer inside the range, lies outside every busy interval of theirs, and
+    respects minimum notice and horizon measured from `now`.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    now_ts = int(now.timestamp())
+    earliest = now_ts + rules.min_notice_hours * 3600
+    # The horizon counts calendar days: the same wall-clock time N days later.
+    latest = int((now.astimezone(tz) + timedelta(days=rules.horizon_days)).timestamp())
+    step = rules.step_seconds
+    length = rules.minutes * 60
+    occupy = length + rules.buffer_minutes * 60
+
+    first_day = max(first_day, to_utc(earliest).astimezone(tz).date())
+    last_day = min(last_day, to_utc(latest).astimezone(tz).date())
+    closed = set(closed_days)
+    by_weekday: dict[int, list[HoursRule]] = {}
+    for rule in hours:
+        by_weekday.setdefault(rule.weekday, []).append(rule)
+    busy_by_staff = _merged_busy(busy)
+    nobody_busy = busy_by_staff[None]
+
+    pool: dict[int, list[int]] = {}
+    candidates = 0
+    day = first_day
+    while day <= last_day:
+        if day not in closed:
+            for rule in by_weekday.get(day.weekday(), ()):
+                if not rule.applies_on(day):
+                    continue
+                start = local_instant(day, rule.start, tz)
+                end = local_instant(day, rule.end, tz)
+                if start < earliest:  # jump along the grid to the first slot after the notice
+                    start += -(-(earliest - start) // step) * step
+                starts, ends = busy_by_staff.get(rule.staff_id, nobody_busy)
+                index = bisect.bisect_right(ends, start)
+                count = len(starts)
+                slot = start
+                while slot + occupy <= end and slot <= latest:
+                    candidates += 1
+                    while index < count and ends[index] <= slot:
+                        index += 1
+                    if index == count or starts[index] >= slot + occupy:
+                        pool.setdefault(slot, []).append(rule.staff_id)
+                    slot += step
+        day += timedelta(days=1)
+
+    if stats is not None:
+        stats.candidates += candidates
+        stats.free += len(pool)
+    return [
+        Slot(to_utc(slot), to_utc(slot + length), tuple(sorted(set(staff_ids))))
+        for slot, staff_ids in sorted(pool.items())
+    ]
+
+
+def choose_caseworker(candidates: Iterable[int], load: Mapping[int, int]) -> int:
+    """The least booked caseworker that day; ties go to the lowest id (stable, testable)."""
+    return min(candidates, key=lambda staff_id: (load.get(staff_id, 0), staff_id))
+
+
+@dataclass(frozen=True)
+class ConsultationRule:
+    """Recurring open consultation hours of an office, with the staff on duty."""
+
+    weekday: int
+    start: time
+    end: time
+    staff_ids: tuple[int, ...] = ()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    rule_id: int | None = None
+
+    def applies_on(self, day: date) -> bool:
+        return (
+            day.weekday() == self.weekday
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_until is None or day <= self.valid_until)
+        )
+
+
+SCHEDULED = "scheduled"
+CANCELLED = "cancelled"
+REASON_HOLIDAY = "holiday"
+REASON_CLOSURE = "closure"
+REASON_NOBODY = "nobody_on_duty"
+
+
+@dataclass(frozen=True)
+class ConsultationOccurrence:
+    start: datetime
+    end: datetime
+    status: str
+    reason: str | None = None
+    detail: str | None = None  # the holiday's or closure's name
+    staff_ids: tuple[int, ...] = field(default=())
+    rule_id: int | None = None
+
+
+def consultation_occurrences(
+    rules: Iterable[ConsultationRule],
+    first_day: date,
+    last_day: date,
+    holidays: Mapping[date, str],
+    closures: Mapping[date, str],
+    busy: Iterable[Busy],
+    tz: ZoneInfo = BERLIN,
+) -> list[ConsultationOccurrence]:
+    """Every occurrence in the date range, cancelled ones with their reason, in time order.
+
+    An occurrence is cancelled on a public holiday, on a closure day, or when none of the
+    staff on duty is free for the whole of it.
+    """
+    busy_by_staff = _merged_busy(busy)
+    nobody_busy = busy_by_staff[None]
+    rules = list(rules)
+    result = []
+    day = first_day
+    while day <= last_day:
+        for rule in rules:
+            if not rule.applies_on(day):
+                continue
+            start, end = local_instant(day, rule.start, tz), local_instant(day, rule.end, tz)
+            occurrence = dict(start=to_utc(start), end=to_utc(end), rule_id=rule.rule_id)
+            if day in holidays:
+                status, reason, detail = CANCELLED, REASON_HOLIDAY, holidays[day]
+                on_duty: tuple[int, ...] = ()
+            elif day in closures:
+                status, reason, detail = CANCELLED, REASON_CLOSURE, closures[day]
+                on_duty = ()
+            else:
+                on_duty = tuple(
+                    staff_id
+                    for staff_id in rule.staff_ids
+                    if _is_free(busy_by_staff.get(staff_id, nobody_busy), start, end)
+                )
+                status, reason, detail = (
+                    (SCHEDULED, None, None)
+                    if on_duty
+                    else (
+                        CANCELLED,
+                        REASON_NOBODY,
+                        None,
+                    )
+                )
+            result.append(
+                ConsultationOccurrence(
+                    status=status, reason=reason, detail=detail, staff_ids=on_duty, **occurrence
+                )
+            )
+        day += timedelta(days=1)
+    result.sort(key=lambda occurrence: occurrence.start)
+    return result
+
+
+def _is_free(intervals: tuple[list[int], list[int]], start: int, end: int) -> bool:
+    starts, ends = intervals
+    index = bisect.bisect_right(ends, start)
+    return index == len(starts) or starts[index] >= end

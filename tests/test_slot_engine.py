@@ -1,0 +1,369 @@
+"""The slot engine alone: grid, pooling, notice, horizon, holidays and daylight saving."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from booking.schedule.engine import (
+    BookingRules,
+    Busy,
+    ConsultationRule,
+    EngineStats,
+    HoursRule,
+    choose_caseworker,
+    consultation_occurrences,
+    free_slots,
+)
+from booking.schedule.holidays import public_holidays, yearly_closed_days
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+def local_times(slots) -> list[str]:
+    return [slot.start.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M %z") for slot in slots]
+
+
+RULES = BookingRules(minutes=45, buffer_minutes=15, min_notice_hours=24, horizon_days=60)
+NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # a Monday
+
+
+def test_grid_starts_at_range_start_and_steps_by_duration_plus_buffer():
+    hours = [HoursRule(1, WED, time(9), time(12))]
+    slots = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, [], [], NOW)
+    assert local_times(slots) == [
+        "2027-03-03 09:00 +0100",
+        "2027-03-03 10:00 +0100",
+        "2027-03-03 11:00 +0100",
+    ]
+    assert all(slot.end - slot.start == timedelta(minutes=45) for slot in slots)
+    assert all(slot.start.tzinfo == UTC for slot in slots)
+
+
+def test_slot_with_buffer_must_end_inside_the_range():
+    # 09:00-11:50 holds 09:00 and 10:00 (ends 11:00 with buffer); 10:50 + 60 min would not fit.
+    hours = [HoursRule(1, WED, time(9), time(11, 50))]
+    slots = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, [], [], NOW)
+    assert local_times(slots) == ["2027-03-03 09:00 +0100", "2027-03-03 10:00 +0100"]
+
+
+def test_shorter_step_gives_overlapping_candidates():
+    rules = BookingRules(minutes=30, buffer_minutes=0, step_minutes=15, min_notice_hours=0)
+    hours = [HoursRule(1, WED, time(9), time(10))]
+    slots = free_slots(rules, date(2027, 3, 3), date(2027, 3, 3), hours, [], [], NOW)
+    assert [s.start.astimezone(BERLIN).strftime("%H:%M") for s in slots] == [
+        "09:00",
+        "09:15",
+        "09:30",
+    ]
+
+
+def test_several_ranges_a_day_and_validity_dates():
+    hours = [
+        HoursRule(1, WED, time(9), time(10)),
+        HoursRule(1, WED, time(14), time(15)),
+        HoursRule(1, WED, time(16), time(17), valid_from=date(2027, 3, 10)),
+    ]
+    first = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, [], [], NOW)
+    later = free_slots(RULES, date(2027, 3, 10), date(2027, 3, 10), hours, [], [], NOW)
+    assert len(first) == 2 and len(later) == 3
+
+
+def test_pooled_slots_appear_once_with_every_free_caseworker():
+    hours = [HoursRule(1, WED, time(9), time(11)), HoursRule(2, WED, time(9), time(11))]
+    busy = [Busy(2, local(2027, 3, 3, 10), local(2027, 3, 3, 11))]
+    slots = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, busy, [], NOW)
+    assert [(s.start.astimezone(BERLIN).hour, s.staff_ids) for s in slots] == [
+        (9, (1, 2)),
+        (10, (1,)),
+    ]
+
+
+def test_appointments_absences_and_everyone_busy_block_slots():
+    hours = [HoursRule(1, WED, time(9), time(13))]
+    busy = [
+        Busy(1, local(2027, 3, 3, 9, 30), local(2027, 3, 3, 9, 45)),  # overlaps the 09:00 slot
+        Busy(None, local(2027, 3, 3, 11), local(2027, 3, 3, 11, 1)),  # part-day closure
+    ]
+    slots = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, busy, [], NOW)
+    assert [s.start.astimezone(BERLIN).hour for s in slots] == [10, 12]
+
+
+def test_busy_touching_the_edges_does_not_block():
+    hours = [HoursRule(1, WED, time(9), time(11))]
+    busy = [
+        Busy(1, local(2027, 3, 3, 8), local(2027, 3, 3, 9)),
+        Busy(1, local(2027, 3, 3, 11), local(2027, 3, 3, 12)),
+    ]
+    slots = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, busy, [], NOW)
+    assert len(slots) == 2
+
+
+def test_closed_days_have_no_slots():
+    hours = [HoursRule(1, WED, time(9), time(12))]
+    slots = free_slots(
+        RULES, date(2027, 3, 3), date(2027, 3, 10), hours, [], [date(2027, 3, 3)], NOW
+    )
+    assert {s.start.astimezone(BERLIN).date() for s in slots} == {date(2027, 3, 10)}
+
+
+def test_minimum_notice_edge():
+    hours = [HoursRule(1, TUE, time(9), time(12))]
+    rules = BookingRules(minutes=45, buffer_minutes=15, min_notice_hours=24)
+    # Exactly 24 h before 10:00 the 10:00 slot is bookable; one second later it is not.
+    at_edge = local(2027, 3, 1, 10, 0)
+    after_edge = at_edge + timedelta(seconds=1)
+    day = date(2027, 3, 2)
+    assert local_times(free_slots(rules, day, day, hours, [], [], at_edge))[0].startswith(
+        "2027-03-02 10:00"
+    )
+    assert local_times(free_slots(rules, day, day, hours, [], [], after_edge))[0].startswith(
+        "2027-03-02 11:00"
+    )
+
+
+def test_horizon_edge():
+    hours = [HoursRule(1, day, time(9), time(10)) for day in range(7)]
+    rules = BookingRules(minutes=45, min_notice_hours=0, horizon_days=14)
+    now = local(2027, 3, 1, 9, 0)
+    slots = free_slots(rules, date(2027, 3, 1), date(2027, 4, 30), hours, [], [], now)
+    assert slots[-1].start == local(2027, 3, 15, 9, 0)  # exactly 14 days ahead is still in
+    later = free_slots(
+        rules, date(2027, 3, 1), date(2027, 4, 30), hours, [], [], now + timedelta(seconds=1)
+    )
+    assert later[-1].start == local(2027, 3, 15, 9, 0)
+    assert free_slots(rules, date(2027, 3, 16), date(2027, 3, 20), hours, [], [], now) == []
+
+
+def test_now_must_be_aware():
+    with pytest.raises(ValueError):
+        free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), [], [], [], datetime(2027, 3, 1))
+
+
+# Daylight saving: 28 March 2027 (02:00 -> 03:00) and 31 October 2027 (03:00 -> 02:00).
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [(date(2027, 3, 22), date(2027, 4, 2)), (date(2027, 10, 25), date(2027, 11, 5))],
+)
+def test_nine_oclock_stays_nine_oclock_across_the_change(first, last):
+    hours = [HoursRule(1, day, time(9), time(10)) for day in range(7)]
+    now = datetime.combine(first, time(0), tzinfo=BERLIN) - timedelta(days=2)
+    slots = free_slots(RULES, first, last, hours, [], [], now)
+    assert len(slots) == (last - first).days + 1
+    assert {s.start.astimezone(BERLIN).strftime("%H:%M") for s in slots} == {"09:00"}
+    offsets = {s.start.astimezone(BERLIN).utcoffset() for s in slots}
+    assert offsets == {timedelta(hours=1), timedelta(hours=2)}
+
+
+def test_rule_at_0230_on_the_spring_forward_day():
+    # 02:30 does not exist on 28 March 2027: the range starts at the first real instant.
+    rules = BookingRules(minutes=30, min_notice_hours=0)
+    hours = [HoursRule(1, SUN, time(2, 30), time(4, 0))]
+    slots = free_slots(rules, date(2027, 3, 28), date(2027, 3, 28), hours, [], [], NOW)
+    starts = [s.start for s in slots]
+    assert len(starts) == len(set(starts))
+    assert all(s.end - s.start == timedelta(minutes=30) for s in slots)
+    assert [s.start.astimezone(BERLIN).strftime("%H:%M %z") for s in slots] == ["03:30 +0200"]
+
+
+def test_rule_at_0230_on_the_fall_back_day():
+    # 02:30 happens twice on 31 October 2027: one series of slots, none twice, none overlapping.
+    rules = BookingRules(minutes=30, min_notice_hours=0, horizon_days=365)
+    hours = [HoursRule(1, SUN, time(2, 30), time(3, 30))]
+    slots = free_slots(rules, date(2027, 10, 31), date(2027, 10, 31), hours, [], [], NOW)
+    starts = [s.start for s in slots]
+    assert starts == sorted(set(starts))
+    for earlier, later in zip(slots, slots[1:], strict=False):
+        assert later.start >= earlier.end
+    assert [s.start.astimezone(BERLIN).strftime("%H:%M %z") for s in slots] == [
+        "02:30 +0200",
+        "02:00 +0100",  # the repeated hour: real time goes on, labels repeat
+        "02:30 +0100",
+        "03:00 +0100",
+    ]
+
+
+def test_corpus_christi_is_a_holiday_in_nrw():
+    holidays = public_holidays(date(2027, 5, 1), date(2027, 5, 31))
+    assert holidays[date(2027, 5, 27)] == "Fronleichnam"
+    hours = [HoursRule(1, THU, time(9), time(12))]
+    now = local(2027, 5, 1, 8)
+    slots = free_slots(RULES, date(2027, 5, 20), date(2027, 6, 3), hours, [], holidays, now)
+    days = {s.start.astimezone(BERLIN).date() for s in slots}
+    assert days == {date(2027, 5, 20), date(2027, 6, 3)}
+
+
+def test_corpus_christi_is_not_a_holiday_everywhere():
+    assert date(2027, 5, 27) not in public_holidays(date(2027, 5, 1), date(2027, 5, 31), "DE", "BE")
+
+
+def test_yearly_closed_days():
+    assert yearly_closed_days(date(2026, 12, 1), date(2027, 12, 25), ["12-24", "12-31"]) == [
+        date(2026, 12, 24),
+        date(2026, 12, 31),
+        date(2027, 12, 24),
+    ]
+
+
+def test_choose_caseworker_spreads_the_work():
+    assert choose_caseworker([3, 1, 2], {1: 2, 2: 0, 3: 0}) == 2
+    assert choose_caseworker([3, 1], {}) == 1
+
+
+def test_engine_ignores_the_system_clock():
+    hours = [HoursRule(1, WED, time(9), time(12))]
+    with freeze_time("2030-01-01"):
+        slots = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, [], [], NOW)
+    assert len(slots) == 3
+
+
+def test_stats_count_candidates():
+    stats = EngineStats()
+    hours = [HoursRule(1, WED, time(9), time(12))]
+    busy = [Busy(1, local(2027, 3, 3, 9), local(2027, 3, 3, 10))]
+    free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, busy, [], NOW, stats=stats)
+    assert (stats.candidates, stats.free) == (3, 2)
+
+
+# Property tests
+
+
+def intervals_overlap(a_start, a_end, b_start, b_end) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+clock = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
+
+
+@st.composite
+def scenarios(draw):
+    staff_ids = list(range(1, draw(st.integers(1, 4)) + 1))
+    hours = []
+    for staff_id in staff_ids:
+        for _ in range(draw(st.integers(0, 4))):
+            start = draw(clock)
+            minutes = draw(st.integers(30, 8 * 60))
+            end_minutes = min(start.hour * 60 + start.minute + minutes, 23 * 60 + 59)
+            end = time(end_minutes // 60, end_minutes % 60)
+            if end > start:
+                hours.append(HoursRule(staff_id, draw(st.integers(0, 6)), start, end))
+    base = datetime(2027, 3, 22, tzinfo=BERLIN)  # the spring-forward week
+    busy = []
+    for _ in range(draw(st.integers(0, 12))):
+        start = base + timedelta(minutes=draw(st.integers(0, 14 * 24 * 60)))
+        end = start + timedelta(minutes=draw(st.integers(1, 6 * 60)))
+        busy.append(Busy(draw(st.sampled_from([None, *staff_ids])), start, end))
+    closed = draw(st.lists(st.dates(date(2027, 3, 22), date(2027, 4, 4)), max_size=3))
+    rules = BookingRules(
+        minutes=draw(st.sampled_from([15, 30, 45, 60])),
+        buffer_minutes=draw(st.sampled_from([0, 5, 15])),
+        step_minutes=draw(st.sampled_from([None, 15, 30])),
+        min_notice_hours=draw(st.sampled_from([0, 12, 24])),
+        horizon_days=draw(st.sampled_from([3, 7, 60])),
+    )
+    now = base + timedelta(minutes=draw(st.integers(0, 3 * 24 * 60)))
+    return rules, hours, busy, closed, now
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_property_slots_respect_every_rule(scenario):
+    rules, hours, busy, closed, now = scenario
+    first, last = date(2027, 3, 22), date(2027, 4, 4)
+    slots = free_slots(rules, first, last, hours, busy, closed, now)
+    occupy = timedelta(minutes=rules.minutes + rules.buffer_minutes)
+    starts = [s.start for s in slots]
+    assert starts == sorted(set(starts))
+    for slot in slots:
+        local_start = slot.start.astimezone(BERLIN)
+        assert local_start.date() not in closed
+        assert slot.start >= now + timedelta(hours=rules.min_notice_hours)
+        assert slot.start <= now + timedelta(days=rules.horizon_days)
+        assert slot.staff_ids
+        for staff_id in slot.staff_ids:
+            # Inside one of the caseworker's ranges that day, buffer included.
+            inside = False
+            for rule in hours:
+                if rule.staff_id != staff_id or not rule.applies_on(local_start.date()):
+                    continue
+                range_start = datetime.combine(local_start.date(), rule.start, tzinfo=BERLIN)
+                range_end = datetime.combine(local_start.date(), rule.end, tzinfo=BERLIN)
+                if range_start <= slot.start and slot.start + occupy <= range_end:
+                    inside = True
+            assert inside
+            for item in busy:
+                if item.staff_id in (None, staff_id):
+                    assert not intervals_overlap(
+                        slot.start, slot.start + occupy, item.start, item.end
+                    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios())
+def test_property_no_free_slot_is_missed(scenario):
+    """Every grid point that passes all rules is offered (the engine is not over-cautious)."""
+    rules, hours, busy, closed, now = scenario
+    first, last = date(2027, 3, 22), date(2027, 4, 4)
+    offered = {
+        (s.start, sid)
+        for s in free_slots(rules, first, last, hours, busy, closed, now)
+        for sid in s.staff_ids
+    }
+    occupy = timedelta(minutes=rules.minutes + rules.buffer_minutes)
+    step = timedelta(seconds=rules.step_seconds)
+    day = first
+    while day <= last:
+        for rule in hours:
+            if day in closed or not rule.applies_on(day):
+                continue
+            start = datetime.combine(day, rule.start, tzinfo=BERLIN).astimezone(UTC)
+            end = datetime.combine(day, rule.end, tzinfo=BERLIN).astimezone(UTC)
+            slot = start
+            while slot + occupy <= end:
+                ok = (
+                    slot >= now + timedelta(hours=rules.min_notice_hours)
+                    and slot <= now + timedelta(days=rules.horizon_days)
+                    and not any(
+                        item.staff_id in (None, rule.staff_id)
+                        and intervals_overlap(slot, slot + occupy, item.start, item.end)
+                        for item in busy
+                    )
+                )
+                assert ((slot, rule.staff_id) in offered) == ok
+                slot += step
+        day += timedelta(days=1)
+
+
+def test_consultation_hours_cancelled_on_holiday_closure_and_without_staff():
+    rules = [ConsultationRule(THU, time(14), time(16), staff_ids=(1, 2))]
+    holidays = public_holidays(date(2027, 5, 1), date(2027, 6, 30))
+    closures = {date(2027, 6, 10): "Betriebsausflug"}
+    busy = [
+        Busy(1, local(2027, 6, 17, 0), local(2027, 6, 18, 0)),
+        Busy(2, local(2027, 6, 17, 15), local(2027, 6, 17, 15, 30)),
+    ]
+    result = consultation_occurrences(
+        rules, date(2027, 5, 27), date(2027, 6, 24), holidays, closures, busy
+    )
+    summary = [
+        (o.start.astimezone(BERLIN).strftime("%d.%m. %H:%M"), o.status, o.reason, o.staff_ids)
+        for o in result
+    ]
+    assert summary == [
+        ("27.05. 14:00", "cancelled", "holiday", ()),
+        ("03.06. 14:00", "scheduled", None, (1, 2)),
+        ("10.06. 14:00", "cancelled", "closure", ()),
+        ("17.06. 14:00", "cancelled", "nobody_on_duty", ()),
+        ("24.06. 14:00", "scheduled", None, (1, 2)),
+    ]
+    assert result[0].detail == "Fronleichnam"
