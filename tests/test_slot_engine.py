@@ -1,6 +1,7 @@
 """The slot engine alone: grid, pooling, notice, horizon, holidays and daylight saving."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -183,7 +184,7 @@ def test_rule_at_0230_on_the_fall_back_day():
     slots = free_slots(rules, date(2027, 10, 31), date(2027, 10, 31), hours, [], [], NOW)
     starts = [s.start for s in slots]
     assert starts == sorted(set(starts))
-    for earlier, later in zip(slots, slots[1:], strict=False):
+    for earlier, later in pairwise(slots):
         assert later.start >= earlier.end
     assert [s.start.astimezone(BERLIN).strftime("%H:%M %z") for s in slots] == [
         "02:30 +0200",
