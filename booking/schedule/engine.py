@@ -11,6 +11,7 @@ import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -60,11 +61,24 @@ class Busy:
     end: datetime
 
 
-@dataclass(frozen=True)
-class Slot:
-    start: datetime
-    end: datetime
+class Slot(NamedTuple):
+    """A free start time with the caseworkers free at it.
+
+    Kept as epoch seconds, with datetimes made on access: the engine makes thousands of
+    slots and a page shows a few dozen.
+    """
+
+    start_ts: int
+    end_ts: int
     staff_ids: tuple[int, ...]
+
+    @property
+    def start(self) -> datetime:
+        return to_utc(self.start_ts)
+
+    @property
+    def end(self) -> datetime:
+        return to_utc(self.end_ts)
 
 
 @dataclass
@@ -76,6 +90,17 @@ class EngineStats:
 def local_instant(day: date, clock: time, tz: ZoneInfo = BERLIN) -> int:
     """Epoch seconds of a wall-clock time on a date (fold=0 for gaps and repeats)."""
     return int(datetime.combine(day, clock, tzinfo=tz).timestamp())
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _offset_at_midnight(day: date, tz: ZoneInfo) -> int:
+    return int(datetime.combine(day, time(), tzinfo=tz).utcoffset().total_seconds())
+
+
+def _seconds(clock: time) -> int:
+    return clock.hour * 3600 + clock.minute * 60 + clock.second
 
 
 def to_utc(epoch: int) -> datetime:
@@ -135,43 +160,68 @@ def free_slots(
     first_day = max(first_day, to_utc(earliest).astimezone(tz).date())
     last_day = min(last_day, to_utc(latest).astimezone(tz).date())
     closed = set(closed_days)
-    by_weekday: dict[int, list[HoursRule]] = {}
+    # Caseworkers who share a range share its grid: group the rules by range once.
+    by_weekday: dict[int, dict[tuple, list[int]]] = {}
     for rule in hours:
-        by_weekday.setdefault(rule.weekday, []).append(rule)
+        ranges = by_weekday.setdefault(rule.weekday, {})
+        key = (rule.start, rule.end, rule.valid_from, rule.valid_until)
+        ranges.setdefault(key, []).append(rule.staff_id)
     busy_by_staff = _merged_busy(busy)
     nobody_busy = busy_by_staff[None]
 
     pool: dict[int, list[int]] = {}
     candidates = 0
     day = first_day
+    one_day = timedelta(days=1)
+    midnight_offset = _offset_at_midnight(day, tz)
     while day <= last_day:
-        if day not in closed:
-            for rule in by_weekday.get(day.weekday(), ()):
-                if not rule.applies_on(day):
+        next_offset = _offset_at_midnight(day + one_day, tz)
+        ranges = by_weekday.get(day.weekday())
+        if ranges and day not in closed:
+            # On ordinary days wall clock -> epoch is integer arithmetic; zoneinfo decides
+            # only on the two days a year whose offset changes.
+            steady = midnight_offset == next_offset
+            day_base = (day.toordinal() - EPOCH_ORDINAL) * 86400 - midnight_offset
+            for (start_clock, end_clock, valid_from, valid_until), staff_ids in ranges.items():
+                if (valid_from and day < valid_from) or (valid_until and day > valid_until):
                     continue
-                start = local_instant(day, rule.start, tz)
-                end = local_instant(day, rule.end, tz)
+                if steady:
+                    start = day_base + _seconds(start_clock)
+                    end = day_base + _seconds(end_clock)
+                else:
+                    start = local_instant(day, start_clock, tz)
+                    end = local_instant(day, end_clock, tz)
+                end = min(end - occupy, latest)
                 if start < earliest:  # jump along the grid to the first slot after the notice
                     start += -(-(earliest - start) // step) * step
-                starts, ends = busy_by_staff.get(rule.staff_id, nobody_busy)
-                index = bisect.bisect_right(ends, start)
-                count = len(starts)
-                slot = start
-                while slot + occupy <= end and slot <= latest:
-                    candidates += 1
-                    while index < count and ends[index] <= slot:
-                        index += 1
-                    if index == count or starts[index] >= slot + occupy:
-                        pool.setdefault(slot, []).append(rule.staff_id)
-                    slot += step
-        day += timedelta(days=1)
+                if start > end:
+                    continue
+                positions = range(start, end + 1, step)
+                lists = [pool.setdefault(position, []) for position in positions]
+                candidates += len(positions) * len(staff_ids)
+                for staff_id in staff_ids:
+                    starts, ends = busy_by_staff.get(staff_id, nobody_busy)
+                    index = bisect.bisect_right(ends, start)
+                    count = len(starts)
+                    if index == count or starts[index] >= end + occupy:
+                        for free_list in lists:  # nothing busy in this range
+                            free_list.append(staff_id)
+                        continue
+                    for slot, free_list in zip(positions, lists, strict=True):
+                        while index < count and ends[index] <= slot:
+                            index += 1
+                        if index == count or starts[index] >= slot + occupy:
+                            free_list.append(staff_id)
+        day += one_day
+        midnight_offset = next_offset
 
+    pool = {slot: staff_ids for slot, staff_ids in pool.items() if staff_ids}
     if stats is not None:
         stats.candidates += candidates
         stats.free += len(pool)
     return [
-        Slot(to_utc(slot), to_utc(slot + length), tuple(sorted(set(staff_ids))))
-        for slot, staff_ids in sorted(pool.items())
+        Slot(slot, slot + length, tuple(ids) if len(ids) == 1 else tuple(sorted(set(ids))))
+        for slot, ids in sorted(pool.items())
     ]
 
 
