@@ -82,6 +82,7 @@ def _check_config(app: Flask) -> None:
 def _register_features(app: Flask) -> None:
     # Importing the models here puts every table into the metadata that migrations compare.
     from booking.admin import views as admin_views
+    from booking.appointments import views as appointment_views
     from booking.audit import models as audit_models  # noqa: F401
     from booking.auth import cli as auth_cli
     from booking.auth import session_guard
@@ -89,7 +90,7 @@ def _register_features(app: Flask) -> None:
     from booking.core import errors, security
     from booking.core import views as core_views
     from booking.core.access import enforce_access
-    from booking.schedule import models as schedule_models  # noqa: F401
+    from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
     from booking.staff import views as staff_views
 
@@ -102,6 +103,8 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(schedule_views.bp)
+    app.register_blueprint(appointment_views.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
 

@@ -45,3 +45,6 @@ class DefaultConfig:
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
     LANGUAGES = ["de", "en"]
     DISPLAY_TIMEZONE = "Europe/Berlin"
+
+    # Closed every year besides the public holidays of NRW ("MM-DD").
+    YEARLY_CLOSED_DAYS = ["12-24", "12-31"]

@@ -1,16 +1,18 @@
 """Template globals and filters shared by all features."""
 
-from datetime import date, time
+from datetime import date, datetime, time
 from urllib.parse import urlencode
 
+from babel import Locale, UnknownLocaleError
 from flask import Flask, request
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role
 from booking.offices.models import OfficeKind
+from booking.schedule.engine import BERLIN
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -31,14 +33,50 @@ WEEKDAY_LABELS = (
     _l("Sunday"),
 )
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+STATUS_LABELS = {
+    "booked": _l("booked"),
+    "cancelled": _l("cancelled"),
+    "attended": _l("attended"),
+    "no_show": _l("no-show"),
+}
+CHANNEL_LABELS = {"online": _l("online"), "phone": _l("by phone"), "desk": _l("at the desk")}
+CANCEL_REASON_LABELS = {
+    "holiday": _l("public holiday"),
+    "closure": _l("closed"),
+    "nobody_on_duty": _l("nobody on duty"),
+}
 
 
-def format_clock(value: time | None) -> str:
-    return value.strftime("%H:%M") if value else ""
+def language_name(code: str, locale: str) -> str:
+    """A language's name in the reader's language ("ar" -> "Arabisch")."""
+    try:
+        return Locale.parse(code).get_display_name(locale) or code
+    except (ValueError, UnknownLocaleError):
+        return code
 
 
-def format_day(value: date | None) -> str:
-    return value.strftime("%d.%m.%Y") if value else ""
+def format_clock(value: time | datetime | None) -> str:
+    """HH:MM; instants are shown in Europe/Berlin."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(BERLIN)
+    return value.strftime("%H:%M")
+
+
+def format_day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(BERLIN).date()
+    return value.strftime("%d.%m.%Y")
+
+
+def format_long_day(value: date | datetime) -> str:
+    """ "Dienstag, 3. Dezember 2026" in the reader's language."""
+    if isinstance(value, datetime):
+        value = value.astimezone(BERLIN).date()
+    return format_date(value, format="full")
 
 
 def language_switch_url(code: str) -> str:
@@ -50,12 +88,17 @@ def language_switch_url(code: str) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["clock"] = format_clock
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["long_day"] = format_long_day
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
         OFFICE_KIND_LABELS=OFFICE_KIND_LABELS,
         WEEKDAY_LABELS=WEEKDAY_LABELS,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         Role=Role,
+        STATUS_LABELS=STATUS_LABELS,
+        CHANNEL_LABELS=CHANNEL_LABELS,
+        CANCEL_REASON_LABELS=CANCEL_REASON_LABELS,
+        language_name=language_name,
         language_switch_url=language_switch_url,
     )
 

@@ -129,7 +129,10 @@ def set_staff_active(user: StaffUser, active: bool, actor: StaffUser) -> None:
         raise AdminError(_l("The last administrator cannot be deactivated."))
     if not active and user.id == actor.id:
         raise AdminError(_l("You cannot deactivate your own account."))
+    if user.active == active:
+        return
     user.active = active
-    user.rotate_session_token()  # deactivation ends every session at once
+    if not active:
+        user.rotate_session_token()  # deactivation ends every session at once
     db.session.flush()
     record_event("staff.activated" if active else "staff.deactivated", actor=actor, obj=user)

@@ -1,6 +1,6 @@
 """Locale choice: ?lang=…, then the session, then the browser, then German."""
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 
 
 def N_(message: str) -> str:
@@ -10,6 +10,8 @@ def N_(message: str) -> str:
 
 def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and workers speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
     if asked in supported:
         session["lang"] = asked

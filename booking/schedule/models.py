@@ -1,11 +1,14 @@
-from datetime import date, time
+import enum
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from booking.auth.models import StaffUser
+from booking.db import UTCDateTime, utcnow
 from booking.extensions import db
-from booking.offices.models import Office
+from booking.offices.models import Office, enum_values
+from booking.schedule.engine import BERLIN
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RECURRENCE_FIELDS = ("weekday", "start_time", "end_time", "valid_from", "valid_until")
@@ -88,3 +91,66 @@ class ConsultationHours(WeeklyRecurrence, db.Model):
     staff: Mapped[list[StaffUser]] = relationship(
         secondary=consultation_hours_staff, order_by=StaffUser.name
     )
+
+
+class AbsenceKind(enum.StrEnum):
+    VACATION = "vacation"
+    ILLNESS = "illness"
+    TRAINING = "training"
+    BLOCKED = "blocked"  # internal meeting or other blocked time
+
+
+class Absence(db.Model):
+    """Time a caseworker is away or blocked, as UTC instants."""
+
+    __tablename__ = "absence"
+    __table_args__ = (sa.CheckConstraint("starts_at < ends_at", name="start_before_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[AbsenceKind] = mapped_column(
+        sa.Enum(
+            AbsenceKind,
+            native_enum=False,
+            length=20,
+            values_callable=enum_values,
+            create_constraint=True,
+            name="absence_kind",
+        )
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    all_day: Mapped[bool] = mapped_column(default=True)
+    # Internal and short; never health details (illness is recorded as a kind only).
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship(foreign_keys=[staff_id])
+
+    @property
+    def last_local_day(self) -> date:
+        """The last day it touches, in Europe/Berlin (ends_at is exclusive)."""
+        return (self.ends_at - timedelta(seconds=1)).astimezone(BERLIN).date()
+
+
+class Closure(db.Model):
+    """Days an office (or every office, office_id NULL) is closed."""
+
+    __tablename__ = "closure"
+    __table_args__ = (sa.CheckConstraint("first_day <= last_day", name="day_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("office.id", ondelete="CASCADE"), index=True
+    )
+    first_day: Mapped[date] = mapped_column(index=True)
+    last_day: Mapped[date] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    office: Mapped[Office | None] = relationship()

@@ -1,0 +1,1 @@
+"""Appointments: the booked time of one family with one caseworker, and its edit log."""

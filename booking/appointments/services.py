@@ -1,0 +1,99 @@
+"""Staff actions on appointments. Each writes the edit log; services flush, views commit."""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from booking.appointments.models import Appointment, AppointmentError, AppointmentEvent
+from booking.auth.models import Role, StaffUser
+from booking.core.exceptions import NotAllowed
+from booking.extensions import db
+from booking.offices.models import Office
+
+MAX_INTERNAL_NOTE = 2000
+
+
+def can_see_appointment(user: StaffUser, appointment: Appointment) -> bool:
+    """Admins all; reception their offices; caseworkers their own appointments only."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.RECEPTION:
+        return any(office.id == appointment.office_id for office in user.offices)
+    return appointment.staff_id == user.id
+
+
+def require_access(user: StaffUser, appointment: Appointment) -> None:
+    if not can_see_appointment(user, appointment):
+        raise NotAllowed(_l("You may not change this appointment."))
+
+
+def log_event(appointment: Appointment, action: str, actor: StaffUser | None, detail: str = ""):
+    event = AppointmentEvent(
+        appointment=appointment,
+        action=action,
+        actor_id=actor.id if actor else None,
+        detail=detail[:300],
+    )
+    db.session.add(event)
+    return event
+
+
+def mark_attended(appointment: Appointment, actor: StaffUser, now: datetime) -> None:
+    require_access(actor, appointment)
+    appointment.mark_attended(now)
+    log_event(appointment, "attended", actor)
+    db.session.flush()
+
+
+def mark_no_show(appointment: Appointment, actor: StaffUser, now: datetime) -> None:
+    require_access(actor, appointment)
+    appointment.mark_no_show(now)
+    log_event(appointment, "no_show", actor)
+    db.session.flush()
+
+
+def cancel_by_staff(appointment: Appointment, reason: str, actor: StaffUser, now: datetime):
+    require_access(actor, appointment)
+    reason = (reason or "").strip()
+    if not reason:
+        raise AppointmentError(_l("Please give a reason for the cancellation."), field="reason")
+    appointment.cancel(reason, now)
+    log_event(appointment, "cancelled", actor, reason)
+    db.session.flush()
+
+
+def add_internal_note(appointment: Appointment, text: str, actor: StaffUser, now: datetime):
+    require_access(actor, appointment)
+    text = (text or "").strip()
+    if not text:
+        raise AppointmentError(_l("The note is empty."), field="note")
+    stamp = f"[{now:%Y-%m-%d %H:%M} UTC, {actor.name}] "
+    combined = (
+        (appointment.internal_note + "\n" if appointment.internal_note else "") + stamp + text
+    )
+    if len(combined) > MAX_INTERNAL_NOTE:
+        raise AppointmentError(_l("The internal notes are full (2000 characters)."), field="note")
+    appointment.internal_note = combined
+    log_event(appointment, "note_added", actor)
+    db.session.flush()
+
+
+def appointments_between(
+    start: datetime,
+    end: datetime,
+    staff_ids: list[int] | None = None,
+    office: Office | None = None,
+) -> list[Appointment]:
+    query = (
+        select(Appointment)
+        .where(Appointment.starts_at < end, Appointment.ends_at > start)
+        .options(selectinload(Appointment.service), selectinload(Appointment.staff))
+        .order_by(Appointment.starts_at, Appointment.staff_id)
+    )
+    if staff_ids is not None:
+        query = query.where(Appointment.staff_id.in_(staff_ids))
+    if office is not None:
+        query = query.where(Appointment.office_id == office.id)
+    return list(db.session.scalars(query))

@@ -1,0 +1,116 @@
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from booking.admin.views import attach_error, get_or_404
+from booking.appointments.forms import CancelForm, NoteForm
+from booking.appointments.models import Appointment
+from booking.appointments.services import (
+    add_internal_note,
+    can_see_appointment,
+    cancel_by_staff,
+    mark_attended,
+    mark_no_show,
+)
+from booking.audit.services import record_event
+from booking.auth.forms import ConfirmForm
+from booking.core.access import staff_required
+from booking.core.exceptions import BookingError
+from booking.db import utcnow
+from booking.extensions import db
+
+bp = Blueprint("appointments", __name__, url_prefix="/appointments")
+
+
+def load(appointment_id: int) -> Appointment:
+    appointment = get_or_404(Appointment, appointment_id)
+    if not can_see_appointment(current_user, appointment):
+        abort(403)
+    return appointment
+
+
+def render_detail(appointment: Appointment, cancel_form=None, note_form=None):
+    return render_template(
+        "appointments/detail.html",
+        appointment=appointment,
+        cancel_form=cancel_form or CancelForm(formdata=None),
+        note_form=note_form or NoteForm(formdata=None),
+        confirm=ConfirmForm(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/<int:appointment_id>")
+@staff_required
+def detail(appointment_id: int):
+    appointment = load(appointment_id)
+    # Opening a family's record is access to social data: audit it.
+    record_event("appointment.viewed", actor=current_user._get_current_object(), obj=appointment)
+    db.session.commit()
+    return render_detail(appointment)
+
+
+def run_action(appointment_id: int, action, success: str):
+    appointment = load(appointment_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            action(appointment, current_user._get_current_object(), utcnow())
+        except BookingError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            db.session.commit()
+            flash(success, "success")
+    return redirect(url_for(".detail", appointment_id=appointment_id))
+
+
+@bp.route("/<int:appointment_id>/attended", methods=["POST"])
+@staff_required
+def attended(appointment_id: int):
+    return run_action(appointment_id, mark_attended, _("Marked as attended."))
+
+
+@bp.route("/<int:appointment_id>/no-show", methods=["POST"])
+@staff_required
+def no_show(appointment_id: int):
+    return run_action(appointment_id, mark_no_show, _("Marked as no-show."))
+
+
+@bp.route("/<int:appointment_id>/cancel", methods=["POST"])
+@staff_required
+def cancel(appointment_id: int):
+    appointment = load(appointment_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            cancel_by_staff(
+                appointment, form.reason.data, current_user._get_current_object(), utcnow()
+            )
+        except BookingError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The appointment is cancelled; the time is free again."), "success")
+            return redirect(url_for(".detail", appointment_id=appointment_id))
+    return render_detail(appointment, cancel_form=form), 422
+
+
+@bp.route("/<int:appointment_id>/note", methods=["POST"])
+@staff_required
+def note(appointment_id: int):
+    appointment = load(appointment_id)
+    form = NoteForm()
+    if form.validate_on_submit():
+        try:
+            add_internal_note(
+                appointment, form.note.data, current_user._get_current_object(), utcnow()
+            )
+        except BookingError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Note added."), "success")
+            return redirect(url_for(".detail", appointment_id=appointment_id))
+    return render_detail(appointment, note_form=form), 422

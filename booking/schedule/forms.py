@@ -1,0 +1,66 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from booking.schedule.models import AbsenceKind
+from booking.templating import WEEKDAY_LABELS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes: usable by keyboard and without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def required():
+    return InputRequired(_l("This field is required."))
+
+
+class WeeklyHoursForm(FlaskForm):
+    office_id = SelectField(_l("Office"), coerce=int)
+    weekdays = MultiCheckboxField(
+        _l("Days"),
+        coerce=int,
+        choices=[(index, label) for index, label in enumerate(WEEKDAY_LABELS)],
+        validators=[DataRequired(_l("Please choose at least one day."))],
+    )
+    start = TimeField(_l("From"), validators=[required()])
+    end = TimeField(_l("Until"), validators=[required()])
+    valid_from = DateField(_l("Valid from (optional)"), validators=[Optional()])
+    valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
+
+
+ABSENCE_KIND_LABELS = {
+    AbsenceKind.VACATION: _l("Vacation"),
+    AbsenceKind.ILLNESS: _l("Illness"),
+    AbsenceKind.TRAINING: _l("Training"),
+    AbsenceKind.BLOCKED: _l("Blocked time (internal meeting)"),
+}
+
+
+class AbsenceForm(FlaskForm):
+    kind = SelectField(
+        _l("Kind"), choices=[(kind.value, label) for kind, label in ABSENCE_KIND_LABELS.items()]
+    )
+    first_day = DateField(_l("First day"), validators=[required()])
+    last_day = DateField(_l("Last day (empty: same day)"), validators=[Optional()])
+    start_time = TimeField(_l("From (empty: whole days)"), validators=[Optional()])
+    end_time = TimeField(_l("Until"), validators=[Optional()])
+    note = StringField(
+        _l("Internal note (optional)"),
+        validators=[Length(max=200)],
+        description=_l("Visible to staff. No health details."),
+    )
+
+
+class ClosureForm(FlaskForm):
+    office_id = SelectField(_l("Office"), coerce=int)
+    first_day = DateField(_l("First day"), validators=[required()])
+    last_day = DateField(_l("Last day (empty: same day)"), validators=[Optional()])
+    reason = StringField(
+        _l("Reason (shown to families)"),
+        validators=[DataRequired(_l("Please give a reason.")), Length(max=200)],
+    )

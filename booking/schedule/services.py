@@ -1,0 +1,370 @@
+"""Calendar operations on the database: inputs for the engine, hours, absences, closures."""
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from booking.appointments.models import HOLDING_STATES, Appointment
+from booking.audit.services import record_event
+from booking.auth.models import Role, StaffUser
+from booking.core.exceptions import BookingError
+from booking.extensions import db
+from booking.offices.models import Office, Service
+from booking.schedule.engine import (
+    BERLIN,
+    BookingRules,
+    Busy,
+    ConsultationOccurrence,
+    ConsultationRule,
+    HoursRule,
+    Slot,
+    consultation_occurrences,
+    free_slots,
+)
+from booking.schedule.holidays import public_holidays, yearly_closed_days
+from booking.schedule.models import (
+    Absence,
+    AbsenceKind,
+    Closure,
+    ConsultationHours,
+    WeeklyHours,
+)
+
+
+class ScheduleError(BookingError):
+    pass
+
+
+def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC instants of local midnight before `first` and after `last`."""
+    start = datetime.combine(first, time(), tzinfo=BERLIN)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=BERLIN)
+    return start, end
+
+
+def closed_days(office: Office, first: date, last: date) -> dict[date, str]:
+    """Every day the office is closed, with why: public holidays, yearly and set closures."""
+    result: dict[date, str] = {}
+    for day in yearly_closed_days(first, last, current_app.config["YEARLY_CLOSED_DAYS"]):
+        result[day] = str(_l("Closed (%(date)s)", date=day.strftime("%d.%m.")))
+    closures = db.session.scalars(
+        select(Closure).where(
+            or_(Closure.office_id == office.id, Closure.office_id.is_(None)),
+            Closure.first_day <= last,
+            Closure.last_day >= first,
+        )
+    )
+    for closure in closures:
+        day = max(closure.first_day, first)
+        while day <= min(closure.last_day, last):
+            result[day] = closure.reason
+            day += timedelta(days=1)
+    result.update(public_holidays(first, last))
+    return result
+
+
+def qualified_caseworkers(service: Service, staff_id: int | None = None) -> list[StaffUser]:
+    query = (
+        select(StaffUser)
+        .where(
+            StaffUser.active.is_(True),
+            StaffUser.role == Role.CASEWORKER,
+            StaffUser.services.any(Service.id == service.id),
+            StaffUser.offices.any(Office.id == service.office_id),
+        )
+        .order_by(StaffUser.id)
+    )
+    if staff_id is not None:
+        query = query.where(StaffUser.id == staff_id)
+    return list(db.session.scalars(query))
+
+
+def busy_times(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
+    """Appointments (with their buffer) and absences of these staff between two instants."""
+    staff_ids = list(staff_ids)
+    if not staff_ids:
+        return []
+    busy = [
+        Busy(row.staff_id, row.starts_at, row.busy_until)
+        for row in db.session.execute(
+            select(Appointment.staff_id, Appointment.starts_at, Appointment.busy_until).where(
+                Appointment.staff_id.in_(staff_ids),
+                Appointment.status.in_(HOLDING_STATES),
+                Appointment.starts_at < end,
+                Appointment.busy_until > start,
+            )
+        )
+    ]
+    busy += [
+        Busy(row.staff_id, row.starts_at, row.ends_at)
+        for row in db.session.execute(
+            select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
+                Absence.staff_id.in_(staff_ids),
+                Absence.starts_at < end,
+                Absence.ends_at > start,
+            )
+        )
+    ]
+    return busy
+
+
+def booking_rules(service: Service) -> BookingRules:
+    return BookingRules(
+        minutes=service.minutes,
+        buffer_minutes=service.buffer_minutes,
+        step_minutes=service.step_minutes,
+        min_notice_hours=service.min_notice_hours,
+        horizon_days=service.horizon_days,
+    )
+
+
+def find_free_slots(
+    service: Service,
+    first: date,
+    last: date,
+    now: datetime,
+    staff_id: int | None = None,
+    ignore_notice: bool = False,
+) -> list[Slot]:
+    """Free slots of a service (pooled, or of one caseworker) between two local dates.
+
+    Staff booking for a caller may ignore the minimum notice; the horizon always holds.
+    """
+    caseworkers = qualified_caseworkers(service, staff_id)
+    if not caseworkers or not service.active or not service.office.active:
+        return []
+    ids = [user.id for user in caseworkers]
+    hours = db.session.scalars(
+        select(WeeklyHours).where(
+            WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id
+        )
+    )
+    rules = [
+        HoursRule(h.staff_id, h.weekday, h.start_time, h.end_time, h.valid_from, h.valid_until)
+        for h in hours
+    ]
+    start, end = local_day_bounds(first, last)
+    engine_rules = booking_rules(service)
+    if ignore_notice:
+        engine_rules = BookingRules(**{**engine_rules.__dict__, "min_notice_hours": 0})
+    return free_slots(
+        engine_rules,
+        first,
+        last,
+        rules,
+        busy_times(ids, start, end),
+        closed_days(service.office, first, last),
+        now,
+    )
+
+
+def consultation_calendar(office: Office, first: date, last: date) -> list[ConsultationOccurrence]:
+    """Open consultation hours of an office with cancelled dates and their reasons."""
+    rows = db.session.scalars(
+        select(ConsultationHours)
+        .where(ConsultationHours.office_id == office.id)
+        .options(selectinload(ConsultationHours.staff))
+    ).all()
+    rules = [
+        ConsultationRule(
+            row.weekday,
+            row.start_time,
+            row.end_time,
+            tuple(user.id for user in row.staff if user.active),
+            row.valid_from,
+            row.valid_until,
+            row.id,
+        )
+        for row in rows
+    ]
+    staff_ids = {staff_id for rule in rules for staff_id in rule.staff_ids}
+    start, end = local_day_bounds(first, last)
+    holidays = public_holidays(first, last)
+    closures = {
+        day: why for day, why in closed_days(office, first, last).items() if day not in holidays
+    }
+    # Absences of the staff on duty cancel an occurrence; their appointments do not.
+    absences = _absences_only(staff_ids, start, end) if staff_ids else []
+    return consultation_occurrences(rules, first, last, holidays, closures, absences)
+
+
+def _absences_only(staff_ids, start: datetime, end: datetime) -> list[Busy]:
+    return [
+        Busy(row.staff_id, row.starts_at, row.ends_at)
+        for row in db.session.execute(
+            select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
+                Absence.staff_id.in_(list(staff_ids)),
+                Absence.starts_at < end,
+                Absence.ends_at > start,
+            )
+        )
+    ]
+
+
+# Weekly hours
+
+
+def _overlaps(a_from, a_until, b_from, b_until) -> bool:
+    """Do two optional validity ranges share a day?"""
+    return (a_from is None or b_until is None or a_from <= b_until) and (
+        b_from is None or a_until is None or b_from <= a_until
+    )
+
+
+def add_weekly_hours(
+    staff: StaffUser,
+    office: Office,
+    weekdays: Iterable[int],
+    start: time,
+    end: time,
+    valid_from: date | None,
+    valid_until: date | None,
+    actor: StaffUser,
+) -> list[WeeklyHours]:
+    from booking.templating import WEEKDAY_LABELS  # labels live with the templates
+
+    if start >= end:
+        raise ScheduleError(_l("The start must be before the end."), field="end")
+    if valid_from and valid_until and valid_from > valid_until:
+        raise ScheduleError(
+            _l("'Valid from' must not be after 'valid until'."), field="valid_until"
+        )
+    if staff.role != Role.CASEWORKER:
+        raise ScheduleError(_l("Weekly hours are for caseworkers only."))
+    if not any(o.id == office.id for o in staff.offices):
+        raise ScheduleError(_l("This person does not work at this office."), field="office_id")
+    weekdays = sorted(set(weekdays))
+    if not weekdays:
+        raise ScheduleError(_l("Please choose at least one day."), field="weekdays")
+    existing = db.session.scalars(
+        select(WeeklyHours).where(
+            WeeklyHours.staff_id == staff.id, WeeklyHours.weekday.in_(weekdays)
+        )
+    )
+    for row in existing:
+        clash = row.start_time < end and start < row.end_time
+        if clash and _overlaps(valid_from, valid_until, row.valid_from, row.valid_until):
+            raise ScheduleError(
+                _l(
+                    "This overlaps existing hours on %(day)s, %(start)s–%(end)s.",
+                    day=WEEKDAY_LABELS[row.weekday],
+                    start=row.start_time.strftime("%H:%M"),
+                    end=row.end_time.strftime("%H:%M"),
+                )
+            )
+    rows = [
+        WeeklyHours(
+            staff_id=staff.id,
+            office_id=office.id,
+            weekday=weekday,
+            start_time=start,
+            end_time=end,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        for weekday in weekdays
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    record_event("hours.added", actor=actor, obj=staff, detail=f"{len(rows)} range(s)")
+    return rows
+
+
+def delete_weekly_hours(row: WeeklyHours, actor: StaffUser) -> None:
+    record_event("hours.deleted", actor=actor, obj=row.staff)
+    db.session.delete(row)
+    db.session.flush()
+
+
+# Absences
+
+
+def add_absence(
+    staff: StaffUser,
+    kind: AbsenceKind,
+    first_day: date,
+    last_day: date,
+    start: time | None,
+    end: time | None,
+    note: str,
+    actor: StaffUser,
+) -> Absence:
+    """Whole days (no times) or a span from first_day start to last_day end, local time."""
+    if last_day < first_day:
+        raise ScheduleError(_l("The last day must not be before the first day."), field="last_day")
+    if (start is None) != (end is None):
+        raise ScheduleError(_l("Give both times, or none for whole days."), field="end_time")
+    if start is None:
+        starts_at, ends_at = local_day_bounds(first_day, last_day)
+        all_day = True
+    else:
+        starts_at = datetime.combine(first_day, start, tzinfo=BERLIN)
+        ends_at = datetime.combine(last_day, end, tzinfo=BERLIN)
+        all_day = False
+        if ends_at <= starts_at:
+            raise ScheduleError(_l("The end must be after the start."), field="end_time")
+    absence = Absence(
+        staff_id=staff.id,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        all_day=all_day,
+        note=note.strip(),
+        created_by_id=actor.id,
+    )
+    db.session.add(absence)
+    db.session.flush()
+    record_event("absence.added", actor=actor, obj=staff, detail=kind.value)
+    return absence
+
+
+def delete_absence(absence: Absence, actor: StaffUser) -> None:
+    record_event("absence.deleted", actor=actor, obj=absence.staff, detail=absence.kind.value)
+    db.session.delete(absence)
+    db.session.flush()
+
+
+def conflicting_appointments(absence: Absence) -> list[Appointment]:
+    """Booked appointments inside a new absence: staff must move or cancel them."""
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.staff_id == absence.staff_id,
+                Appointment.status.in_(HOLDING_STATES[:1]),
+                Appointment.starts_at < absence.ends_at,
+                Appointment.busy_until > absence.starts_at,
+            )
+            .order_by(Appointment.starts_at)
+        )
+    )
+
+
+# Closures
+
+
+def add_closure(
+    office: Office | None, first_day: date, last_day: date, reason: str, actor: StaffUser
+) -> Closure:
+    if last_day < first_day:
+        raise ScheduleError(_l("The last day must not be before the first day."), field="last_day")
+    closure = Closure(
+        office_id=office.id if office else None,
+        first_day=first_day,
+        last_day=last_day,
+        reason=reason.strip(),
+    )
+    db.session.add(closure)
+    db.session.flush()
+    record_event("closure.added", actor=actor, obj=closure, detail=reason[:200])
+    return closure
+
+
+def delete_closure(closure: Closure, actor: StaffUser) -> None:
+    record_event("closure.deleted", actor=actor, obj=closure, detail=closure.reason[:200])
+    db.session.delete(closure)
+    db.session.flush()

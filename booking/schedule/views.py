@@ -1,0 +1,398 @@
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from booking.admin.views import attach_error, get_or_404
+from booking.auth.forms import ConfirmForm
+from booking.auth.models import Role, StaffUser
+from booking.core.access import admin_required, public, roles_required, staff_required
+from booking.core.exceptions import BookingError
+from booking.db import utcnow
+from booking.extensions import db, limiter
+from booking.offices.models import Office
+from booking.schedule.agenda import agenda_range, build_agenda, local_today, parse_day
+from booking.schedule.feed import (
+    build_feed,
+    renew_feed_token,
+    revoke_feed_token,
+    staff_for_feed_token,
+)
+from booking.schedule.forms import ABSENCE_KIND_LABELS, AbsenceForm, ClosureForm, WeeklyHoursForm
+from booking.schedule.models import Absence, AbsenceKind, Closure, WeeklyHours
+from booking.schedule.services import (
+    add_absence,
+    add_closure,
+    add_weekly_hours,
+    conflicting_appointments,
+    delete_absence,
+    delete_closure,
+    delete_weekly_hours,
+    local_day_bounds,
+)
+
+bp = Blueprint("schedule", __name__)
+
+caseworker_or_admin = roles_required(Role.CASEWORKER, Role.ADMIN)
+
+
+def me() -> StaffUser:
+    return current_user._get_current_object()
+
+
+def target_staff(staff_id: int | None) -> StaffUser:
+    """The person whose calendar this is: yourself, or anyone for an admin."""
+    if staff_id is None or staff_id == current_user.id:
+        return me()
+    if current_user.role != Role.ADMIN:
+        abort(403)
+    return get_or_404(StaffUser, staff_id)
+
+
+def view_args() -> tuple:
+    now = utcnow()
+    day = parse_day(request.args.get("day"), local_today(now))
+    view = "week" if request.args.get("view") == "week" else "day"
+    first, last = agenda_range(day, view)
+    step = timedelta(days=7 if view == "week" else 1)
+    return now, day, view, first, last, step
+
+
+@bp.route("/calendar/")
+@staff_required
+def index():
+    if current_user.role == Role.CASEWORKER:
+        return redirect(url_for(".my_calendar"))
+    offices = [office for office in current_user.offices if office.active]
+    if current_user.role == Role.RECEPTION and offices:
+        return redirect(url_for(".office_calendar", slug=offices[0].slug))
+    return redirect(url_for("staff.index"))
+
+
+@bp.route("/calendar/me")
+@caseworker_or_admin
+def my_calendar():
+    return render_staff_calendar(me())
+
+
+@bp.route("/calendar/staff/<int:staff_id>")
+@caseworker_or_admin
+def staff_calendar(staff_id: int):
+    return render_staff_calendar(target_staff(staff_id))
+
+
+def render_staff_calendar(user: StaffUser):
+    now, day, view, first, last, step = view_args()
+    agenda = build_agenda([user], first, last)
+    return render_template(
+        "schedule/calendar.html",
+        title=_("Calendar of %(name)s", name=user.name),
+        staff=[user],
+        agenda=agenda,
+        day=day,
+        view=view,
+        prev_day=day - step,
+        next_day=day + step,
+        today=local_today(now),
+        endpoint=request.endpoint,
+        endpoint_args=request.view_args,
+        now=now,
+    )
+
+
+@bp.route("/calendar/office/<slug>")
+@roles_required(Role.RECEPTION, Role.ADMIN)
+def office_calendar(slug: str):
+    office = db.session.scalar(select(Office).where(Office.slug == slug))
+    if office is None:
+        abort(404)
+    if not current_user.can_access_office(office):
+        abort(403)
+    now, day, view, first, last, step = view_args()
+    staff = db.session.scalars(
+        select(StaffUser)
+        .where(
+            StaffUser.offices.any(Office.id == office.id),
+            StaffUser.role == Role.CASEWORKER,
+            StaffUser.active.is_(True),
+        )
+        .order_by(StaffUser.name)
+    ).all()
+    return render_template(
+        "schedule/calendar.html",
+        title=_("Calendar: %(office)s", office=office.name),
+        office=office,
+        staff=list(staff),
+        agenda=build_agenda(list(staff), first, last, office=office),
+        day=day,
+        view=view,
+        prev_day=day - step,
+        next_day=day + step,
+        today=local_today(now),
+        endpoint=request.endpoint,
+        endpoint_args=request.view_args,
+        now=now,
+    )
+
+
+# Weekly hours
+
+
+def hours_page(staff_id: int | None):
+    user = target_staff(staff_id)
+    form = WeeklyHoursForm()
+    form.office_id.choices = [(office.id, office.name) for office in user.offices]
+    if form.validate_on_submit():
+        office = db.session.get(Office, form.office_id.data)
+        try:
+            add_weekly_hours(
+                user,
+                office,
+                form.weekdays.data,
+                form.start.data,
+                form.end.data,
+                form.valid_from.data,
+                form.valid_until.data,
+                actor=me(),
+            )
+        except BookingError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Hours added."), "success")
+            return redirect(request.path)
+    hours = db.session.scalars(
+        select(WeeklyHours)
+        .where(WeeklyHours.staff_id == user.id)
+        .order_by(WeeklyHours.weekday, WeeklyHours.start_time)
+    ).all()
+    return render_template(
+        "schedule/hours.html", user=user, form=form, hours=hours, confirm=ConfirmForm()
+    )
+
+
+@bp.route("/calendar/hours", methods=["GET", "POST"])
+@roles_required(Role.CASEWORKER)
+def my_hours():
+    return hours_page(None)
+
+
+@bp.route("/calendar/hours/staff/<int:staff_id>", methods=["GET", "POST"])
+@admin_required
+def staff_hours(staff_id: int):
+    return hours_page(staff_id)
+
+
+@bp.route("/calendar/hours/<int:hours_id>/delete", methods=["POST"])
+@caseworker_or_admin
+def hours_delete(hours_id: int):
+    row = get_or_404(WeeklyHours, hours_id)
+    target_staff(row.staff_id)
+    if ConfirmForm().validate_on_submit():
+        delete_weekly_hours(row, actor=me())
+        db.session.commit()
+        flash(_("Hours deleted."), "success")
+    return redirect(back_to_hours(row.staff_id))
+
+
+def back_to_hours(staff_id: int) -> str:
+    if staff_id == current_user.id:
+        return url_for(".my_hours")
+    return url_for(".staff_hours", staff_id=staff_id)
+
+
+# Absences
+
+
+def absences_page(staff_id: int | None):
+    user = target_staff(staff_id)
+    form = AbsenceForm()
+    if form.validate_on_submit():
+        try:
+            absence = add_absence(
+                user,
+                AbsenceKind(form.kind.data),
+                form.first_day.data,
+                form.last_day.data or form.first_day.data,
+                form.start_time.data,
+                form.end_time.data,
+                form.note.data or "",
+                actor=me(),
+            )
+        except BookingError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            clashes = conflicting_appointments(absence)
+            db.session.commit()
+            flash(_("Absence saved."), "success")
+            if clashes:
+                flash(
+                    _(
+                        "%(n)d booked appointment(s) fall into this absence. "
+                        "Please move or cancel them.",
+                        n=len(clashes),
+                    ),
+                    "error",
+                )
+            return redirect(request.path)
+    start, _end = local_day_bounds(local_today(utcnow()), local_today(utcnow()))
+    absences = db.session.scalars(
+        select(Absence)
+        .where(Absence.staff_id == user.id, Absence.ends_at > start)
+        .order_by(Absence.starts_at)
+    ).all()
+    return render_template(
+        "schedule/absences.html",
+        user=user,
+        form=form,
+        absences=absences,
+        kind_labels=ABSENCE_KIND_LABELS,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/calendar/absences", methods=["GET", "POST"])
+@roles_required(Role.CASEWORKER)
+def my_absences():
+    return absences_page(None)
+
+
+@bp.route("/calendar/absences/staff/<int:staff_id>", methods=["GET", "POST"])
+@admin_required
+def staff_absences(staff_id: int):
+    return absences_page(staff_id)
+
+
+@bp.route("/calendar/absences/<int:absence_id>/delete", methods=["POST"])
+@caseworker_or_admin
+def absence_delete(absence_id: int):
+    absence = get_or_404(Absence, absence_id)
+    target_staff(absence.staff_id)
+    staff_id = absence.staff_id
+    if ConfirmForm().validate_on_submit():
+        delete_absence(absence, actor=me())
+        db.session.commit()
+        flash(_("Absence deleted."), "success")
+    if staff_id == current_user.id:
+        return redirect(url_for(".my_absences"))
+    return redirect(url_for(".staff_absences", staff_id=staff_id))
+
+
+# Closures
+
+
+@bp.route("/admin/closures", methods=["GET", "POST"])
+@admin_required
+def closures():
+    form = ClosureForm()
+    offices = db.session.scalars(select(Office).order_by(Office.name)).all()
+    form.office_id.choices = [(0, _("All offices"))] + [(o.id, o.name) for o in offices]
+    if form.validate_on_submit():
+        office = db.session.get(Office, form.office_id.data) if form.office_id.data else None
+        try:
+            add_closure(
+                office,
+                form.first_day.data,
+                form.last_day.data or form.first_day.data,
+                form.reason.data,
+                actor=me(),
+            )
+        except BookingError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Closure saved."), "success")
+            return redirect(url_for(".closures"))
+    rows = db.session.scalars(
+        select(Closure)
+        .where(Closure.last_day >= local_today(utcnow()) - timedelta(days=30))
+        .order_by(Closure.first_day)
+    ).all()
+    return render_template(
+        "schedule/closures.html",
+        form=form,
+        closures=rows,
+        yearly=current_app.config["YEARLY_CLOSED_DAYS"],
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/admin/closures/<int:closure_id>/delete", methods=["POST"])
+@admin_required
+def closure_delete(closure_id: int):
+    closure = get_or_404(Closure, closure_id)
+    if ConfirmForm().validate_on_submit():
+        delete_closure(closure, actor=me())
+        db.session.commit()
+        flash(_("Closure deleted."), "success")
+    return redirect(url_for(".closures"))
+
+
+# Calendar feed
+
+
+@bp.route("/calendar/feed")
+@caseworker_or_admin
+def feed():
+    return render_template(
+        "schedule/feed.html",
+        active=me().calendar_token_hash is not None,
+        feed_url=None,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/calendar/feed/renew", methods=["POST"])
+@caseworker_or_admin
+def feed_renew():
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for(".feed"))
+    token = renew_feed_token(me())
+    db.session.commit()
+    # The secret is shown once, on this response only; it is stored as a hash.
+    return render_template(
+        "schedule/feed.html",
+        active=True,
+        feed_url=url_for(".feed_ics", token=token, _external=True),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/calendar/feed/revoke", methods=["POST"])
+@caseworker_or_admin
+def feed_revoke():
+    if ConfirmForm().validate_on_submit():
+        revoke_feed_token(me())
+        db.session.commit()
+        flash(_("The calendar address no longer works."), "success")
+    return redirect(url_for(".feed"))
+
+
+@bp.route("/calendar/feed/<token>.ics")
+@limiter.limit("60 per minute")
+@public
+def feed_ics(token: str):
+    user = staff_for_feed_token(token)
+    if user is None:
+        abort(404)
+    body = build_feed(user, utcnow(), "Sprechstunde")
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="sprechstunde.ics"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
