@@ -491,3 +491,35 @@ def test_calendar_feed_shows_times_not_families(client, auth, unit, app):
     client.post("/calendar/feed/revoke")
     db.session.expire_all()
     assert unit["becker"].calendar_token_hash is None
+
+
+def test_admin_sets_up_consultation_hours(client, auth, unit, make_staff):
+    admin = make_staff(Role.ADMIN)
+    auth.login(admin.email)
+    office_id = unit["office"].id
+    response = client.post(
+        f"/admin/offices/{office_id}/consultation-hours",
+        data={
+            "weekdays": ["1"],
+            "start": "14:00",
+            "end": "16:00",
+            "staff_ids": [str(unit["becker"].id)],
+        },
+    )
+    assert response.status_code == 302
+    row = db.session.scalar(select(ConsultationHours))
+    assert (row.weekday, row.start_time, [u.id for u in row.staff]) == (
+        1,
+        time(14),
+        [unit["becker"].id],
+    )
+    with freeze_time("2027-03-01 10:00:00"):
+        html = client.get("/offices/eingliederungshilfe").get_data(as_text=True)
+    assert "Dienstag, 2. März 2027, 14:00–16:00" in html
+    bad = client.post(
+        f"/admin/offices/{office_id}/consultation-hours",
+        data={"weekdays": ["2"], "start": "16:00", "end": "14:00"},
+    )
+    assert "Der Beginn muss vor dem Ende liegen." in bad.get_data(as_text=True)
+    client.post(f"/admin/consultation-hours/{row.id}/delete")
+    assert db.session.scalar(select(ConsultationHours)) is None

@@ -64,3 +64,17 @@ class ClosureForm(FlaskForm):
         _l("Reason (shown to families)"),
         validators=[DataRequired(_l("Please give a reason.")), Length(max=200)],
     )
+
+
+class ConsultationHoursForm(FlaskForm):
+    weekdays = MultiCheckboxField(
+        _l("Days"),
+        coerce=int,
+        choices=[(index, label) for index, label in enumerate(WEEKDAY_LABELS)],
+        validators=[DataRequired(_l("Please choose at least one day."))],
+    )
+    start = TimeField(_l("From"), validators=[required()])
+    end = TimeField(_l("Until"), validators=[required()])
+    staff_ids = MultiCheckboxField(_l("Staff on duty"), coerce=int)
+    valid_from = DateField(_l("Valid from (optional)"), validators=[Optional()])
+    valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])

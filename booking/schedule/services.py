@@ -368,3 +368,51 @@ def delete_closure(closure: Closure, actor: StaffUser) -> None:
     record_event("closure.deleted", actor=actor, obj=closure, detail=closure.reason[:200])
     db.session.delete(closure)
     db.session.flush()
+
+
+# Open consultation hours
+
+
+def add_consultation_hours(
+    office: Office,
+    weekdays: Iterable[int],
+    start: time,
+    end: time,
+    staff: list[StaffUser],
+    valid_from: date | None,
+    valid_until: date | None,
+    actor: StaffUser,
+) -> list[ConsultationHours]:
+    if start >= end:
+        raise ScheduleError(_l("The start must be before the end."), field="end")
+    if valid_from and valid_until and valid_from > valid_until:
+        raise ScheduleError(
+            _l("'Valid from' must not be after 'valid until'."), field="valid_until"
+        )
+    if any(all(o.id != office.id for o in user.offices) for user in staff):
+        raise ScheduleError(_l("This person does not work at this office."), field="staff_ids")
+    weekdays = sorted(set(weekdays))
+    if not weekdays:
+        raise ScheduleError(_l("Please choose at least one day."), field="weekdays")
+    rows = []
+    for weekday in weekdays:
+        row = ConsultationHours(
+            office_id=office.id,
+            weekday=weekday,
+            start_time=start,
+            end_time=end,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        row.staff = list(staff)
+        rows.append(row)
+    db.session.add_all(rows)
+    db.session.flush()
+    record_event("consultation_hours.added", actor=actor, obj=office, detail=f"{len(rows)}")
+    return rows
+
+
+def delete_consultation_hours(row: ConsultationHours, actor: StaffUser) -> None:
+    record_event("consultation_hours.deleted", actor=actor, obj=row.office)
+    db.session.delete(row)
+    db.session.flush()

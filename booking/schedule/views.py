@@ -30,15 +30,23 @@ from booking.schedule.feed import (
     revoke_feed_token,
     staff_for_feed_token,
 )
-from booking.schedule.forms import ABSENCE_KIND_LABELS, AbsenceForm, ClosureForm, WeeklyHoursForm
-from booking.schedule.models import Absence, AbsenceKind, Closure, WeeklyHours
+from booking.schedule.forms import (
+    ABSENCE_KIND_LABELS,
+    AbsenceForm,
+    ClosureForm,
+    ConsultationHoursForm,
+    WeeklyHoursForm,
+)
+from booking.schedule.models import Absence, AbsenceKind, Closure, ConsultationHours, WeeklyHours
 from booking.schedule.services import (
     add_absence,
     add_closure,
+    add_consultation_hours,
     add_weekly_hours,
     conflicting_appointments,
     delete_absence,
     delete_closure,
+    delete_consultation_hours,
     delete_weekly_hours,
     local_day_bounds,
 )
@@ -396,3 +404,63 @@ def feed_ics(token: str):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+# Open consultation hours
+
+
+@bp.route("/admin/offices/<int:office_id>/consultation-hours", methods=["GET", "POST"])
+@admin_required
+def consultation_hours(office_id: int):
+    office = get_or_404(Office, office_id)
+    form = ConsultationHoursForm()
+    team = db.session.scalars(
+        select(StaffUser)
+        .where(StaffUser.offices.any(Office.id == office.id), StaffUser.active.is_(True))
+        .order_by(StaffUser.name)
+    ).all()
+    form.staff_ids.choices = [(user.id, user.name) for user in team]
+    if form.validate_on_submit():
+        chosen = [user for user in team if user.id in (form.staff_ids.data or [])]
+        try:
+            add_consultation_hours(
+                office,
+                form.weekdays.data,
+                form.start.data,
+                form.end.data,
+                chosen,
+                form.valid_from.data,
+                form.valid_until.data,
+                actor=me(),
+            )
+        except BookingError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Consultation hours added."), "success")
+            return redirect(request.path)
+    rows = db.session.scalars(
+        select(ConsultationHours)
+        .where(ConsultationHours.office_id == office.id)
+        .order_by(ConsultationHours.weekday, ConsultationHours.start_time)
+    ).all()
+    return render_template(
+        "schedule/consultation_hours.html",
+        office=office,
+        form=form,
+        rows=rows,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/admin/consultation-hours/<int:row_id>/delete", methods=["POST"])
+@admin_required
+def consultation_hours_delete(row_id: int):
+    row = get_or_404(ConsultationHours, row_id)
+    office_id = row.office_id
+    if ConfirmForm().validate_on_submit():
+        delete_consultation_hours(row, actor=me())
+        db.session.commit()
+        flash(_("Consultation hours deleted."), "success")
+    return redirect(url_for(".consultation_hours", office_id=office_id))
