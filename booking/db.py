@@ -54,6 +54,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     if not module.startswith("sqlite3"):
         return
     busy_ms = getattr(_sqlite_pragmas, "busy_timeout_ms", 5000)
+    # Let SQLAlchemy, not the driver, emit BEGIN: see _sqlite_begin below.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
@@ -66,3 +68,17 @@ def render_migration_item(type_: str, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    """SQLite: plain BEGIN, or BEGIN IMMEDIATE when a writer asked for the lock up front.
+
+    A deferred transaction that reads and then writes can fail with "database is locked"
+    when another writer got in between; taking the write lock first makes the
+    check-then-insert of a booking wait its turn instead (up to the busy timeout).
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

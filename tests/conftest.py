@@ -9,6 +9,7 @@ import os
 import re
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 
@@ -38,16 +39,25 @@ def database_uri(tmp_path_factory) -> str:
     return uri
 
 
+def end_test_transaction() -> None:
+    """Commit the test's own session before a request, so the test reads fresh data after it
+    (SQLite gives a transaction one snapshot; a request commits in a session of its own)."""
+    if has_app_context():
+        db.session.commit()
+
+
 class IsolatedClient(FlaskClient):
     """Each request in its own app context: its own `g` and database session, as in production."""
 
     def open(self, *args, **kwargs):
+        end_test_transaction()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
 
 class IsolatedCliRunner(FlaskCliRunner):
     def invoke(self, *args, **kwargs):
+        end_test_transaction()
         with self.app.app_context():
             return super().invoke(*args, **kwargs)
 

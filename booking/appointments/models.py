@@ -47,6 +47,17 @@ class Appointment(db.Model):
         sa.CheckConstraint("starts_at < ends_at", name="start_before_end"),
         sa.CheckConstraint("ends_at <= busy_until", name="buffer_after_end"),
         sa.Index("ix_appointment_staff_time", "staff_id", "starts_at"),
+        # One holding appointment per caseworker and start, on every engine. Overlaps of
+        # any length are refused by the database too: an exclusion constraint on
+        # PostgreSQL and triggers on SQLite (migration 0003).
+        sa.Index(
+            "uq_appointment_staff_start_holding",
+            "staff_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=sa.text("status IN ('booked', 'attended', 'no_show')"),
+            postgresql_where=sa.text("status IN ('booked', 'attended', 'no_show')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +101,10 @@ class Appointment(db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(300))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sequence: Mapped[int] = mapped_column(default=0)  # rises with every change (iCalendar)
+    # sha256 of the family's manage-link secret; the secret itself is never stored.
+    manage_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # From the booking form: a double-clicked submit finds the first booking again.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("staff_user.id", ondelete="SET NULL")
     )

@@ -83,21 +83,29 @@ def qualified_caseworkers(service: Service, staff_id: int | None = None) -> list
     return list(db.session.scalars(query))
 
 
-def busy_times(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
+def busy_times(
+    staff_ids: Iterable[int],
+    start: datetime,
+    end: datetime,
+    exclude_appointment_id: int | None = None,
+) -> list[Busy]:
     """Appointments (with their buffer) and absences of these staff between two instants."""
     staff_ids = list(staff_ids)
     if not staff_ids:
         return []
+    appointments = select(
+        Appointment.staff_id, Appointment.starts_at, Appointment.busy_until
+    ).where(
+        Appointment.staff_id.in_(staff_ids),
+        Appointment.status.in_(HOLDING_STATES),
+        Appointment.starts_at < end,
+        Appointment.busy_until > start,
+    )
+    if exclude_appointment_id is not None:  # an appointment being moved frees its own time
+        appointments = appointments.where(Appointment.id != exclude_appointment_id)
     busy = [
         Busy(row.staff_id, row.starts_at, row.busy_until)
-        for row in db.session.execute(
-            select(Appointment.staff_id, Appointment.starts_at, Appointment.busy_until).where(
-                Appointment.staff_id.in_(staff_ids),
-                Appointment.status.in_(HOLDING_STATES),
-                Appointment.starts_at < end,
-                Appointment.busy_until > start,
-            )
-        )
+        for row in db.session.execute(appointments)
     ]
     busy += [
         Busy(row.staff_id, row.starts_at, row.ends_at)
@@ -128,12 +136,9 @@ def find_free_slots(
     last: date,
     now: datetime,
     staff_id: int | None = None,
-    ignore_notice: bool = False,
+    exclude_appointment_id: int | None = None,
 ) -> list[Slot]:
-    """Free slots of a service (pooled, or of one caseworker) between two local dates.
-
-    Staff booking for a caller may ignore the minimum notice; the horizon always holds.
-    """
+    """Free slots of a service (pooled, or of one caseworker) between two local dates."""
     caseworkers = qualified_caseworkers(service, staff_id)
     if not caseworkers or not service.active or not service.office.active:
         return []
@@ -148,15 +153,12 @@ def find_free_slots(
         for h in hours
     ]
     start, end = local_day_bounds(first, last)
-    engine_rules = booking_rules(service)
-    if ignore_notice:
-        engine_rules = BookingRules(**{**engine_rules.__dict__, "min_notice_hours": 0})
     return free_slots(
-        engine_rules,
+        booking_rules(service),
         first,
         last,
         rules,
-        busy_times(ids, start, end),
+        busy_times(ids, start, end, exclude_appointment_id),
         closed_days(service.office, first, last),
         now,
     )

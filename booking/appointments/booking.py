@@ -1,0 +1,390 @@
+"""Booking, moving, cancelling and restoring appointments, safely under concurrency.
+
+Every check-then-write runs in a write transaction (SQLite: BEGIN IMMEDIATE), and the
+database itself refuses overlapping appointments of one caseworker (exclusion constraint on
+PostgreSQL, triggers and a unique index on SQLite); a refusal becomes SlotTaken.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from booking.appointments.models import (
+    HOLDING_STATES,
+    Appointment,
+    AppointmentError,
+    AppointmentStatus,
+    Channel,
+)
+from booking.appointments.services import log_event
+from booking.audit.services import record_event
+from booking.auth.models import StaffUser
+from booking.core.validation import is_language_code, normalize_phone
+from booking.extensions import db
+from booking.offices.models import Service
+from booking.schedule.engine import BERLIN, HoursRule, Slot, free_slots
+from booking.schedule.models import WeeklyHours
+from booking.schedule.services import (
+    booking_rules,
+    closed_days,
+    find_free_slots,
+    qualified_caseworkers,
+)
+
+MAX_NOTE = 500
+MAX_NAME = 120
+
+
+class SlotTaken(AppointmentError):
+    """The time is a real slot of the service, but nobody is free at it any more."""
+
+
+class NotASlot(AppointmentError):
+    """The time is no slot of the service (outside hours, notice or horizon, or closed)."""
+
+
+class TooManyOpenBookings(AppointmentError):
+    pass
+
+
+class TooLate(AppointmentError):
+    pass
+
+
+class InvalidFamilyDetails(AppointmentError):
+    def __init__(self, errors: dict[str, object]) -> None:
+        super().__init__(next(iter(errors.values())))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class FamilyDetails:
+    name: str
+    email: str | None
+    phone: str | None
+    language: str = "de"
+    interpreter_needed: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Booking:
+    appointment: Appointment
+    manage_token: str
+
+
+def check_family_details(
+    name: str | None,
+    email: str | None,
+    phone: str | None,
+    language: str | None,
+    interpreter_needed: bool,
+    note: str | None,
+) -> FamilyDetails:
+    """Normalised details, or InvalidFamilyDetails with a message per field."""
+    errors: dict[str, object] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = _l("Please enter a name.")
+    elif len(name) > MAX_NAME:
+        errors["name"] = _l("The name may have at most %(n)d characters.", n=MAX_NAME)
+    email = (email or "").strip() or None
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            errors["email"] = _l("Please enter a valid email address.")
+    phone = (phone or "").strip() or None
+    if phone:
+        normalized = normalize_phone(phone)
+        if normalized is None:
+            errors["phone"] = _l("Please enter a valid phone number.")
+        phone = normalized
+    if not email and not phone and "email" not in errors and "phone" not in errors:
+        errors["contact"] = _l("Please give an email address or a mobile number.")
+    language = (language or "de").strip().lower()
+    if not is_language_code(language):
+        errors["language"] = _l("Please choose a language.")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        errors["note"] = _l("The note may have at most %(n)d characters.", n=MAX_NOTE)
+    if errors:
+        raise InvalidFamilyDetails(errors)
+    return FamilyDetails(name, email, phone, language, bool(interpreter_needed), note)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_for_key(idempotency_key: str) -> str:
+    """The manage token of a form booking, derived from its one-time form key, so that a
+    repeated submit can show the same confirmation again. Only its hash is stored."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, b"manage:" + idempotency_key.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a writer before checking for conflicts."""
+    session = db.session()  # the scoped session's current Session
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write() needs a session without pending changes")
+        session.commit()
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _local_day(start: datetime):
+    return start.astimezone(BERLIN).date()
+
+
+def _grid(service: Service, start: datetime, now: datetime, staff_id: int | None) -> list[Slot]:
+    """Slot times of the day as if nobody were booked: to tell 'no slot' from 'taken'."""
+    caseworkers = qualified_caseworkers(service, staff_id)
+    if not caseworkers or not service.active or not service.office.active:
+        return []
+    day = _local_day(start)
+    hours = db.session.scalars(
+        select(WeeklyHours).where(
+            WeeklyHours.staff_id.in_([user.id for user in caseworkers]),
+            WeeklyHours.office_id == service.office_id,
+        )
+    )
+    rules = [
+        HoursRule(h.staff_id, h.weekday, h.start_time, h.end_time, h.valid_from, h.valid_until)
+        for h in hours
+    ]
+    return free_slots(
+        booking_rules(service), day, day, rules, [], closed_days(service.office, day, day), now
+    )
+
+
+def _candidates(
+    service: Service,
+    start: datetime,
+    now: datetime,
+    staff_id: int | None,
+    exclude_id: int | None = None,
+) -> list[int]:
+    """Caseworkers free at `start`, least booked that day first. NotASlot if no slot time."""
+    start_ts = int(start.timestamp())
+    if not any(slot.start_ts == start_ts for slot in _grid(service, start, now, staff_id)):
+        raise NotASlot(
+            _l("This time cannot be booked. Please choose one of the offered times."), field="start"
+        )
+    day = _local_day(start)
+    free = find_free_slots(service, day, day, now, staff_id, exclude_appointment_id=exclude_id)
+    staff_ids = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), ())
+    if not staff_ids:
+        raise SlotTaken(
+            _l("This time has just been taken. Please choose another time."), field="start"
+        )
+    day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
+    load = dict(
+        db.session.execute(
+            select(Appointment.staff_id, func.count())
+            .where(
+                Appointment.staff_id.in_(staff_ids),
+                Appointment.status.in_(HOLDING_STATES),
+                Appointment.starts_at >= day_start,
+                Appointment.starts_at < day_start + timedelta(days=1),
+            )
+            .group_by(Appointment.staff_id)
+        ).all()
+    )
+    return sorted(staff_ids, key=lambda staff: (load.get(staff, 0), staff))
+
+
+def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime) -> None:
+    contacts = []
+    if family.email:
+        contacts.append(Appointment.email == family.email)
+    if family.phone:
+        contacts.append(Appointment.phone == family.phone)
+    open_count = db.session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.service_id == service.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.starts_at > now,
+            or_(*contacts),
+        )
+    )
+    if open_count >= service.max_open_bookings_per_contact:
+        record_event(
+            "booking.refused",
+            obj=service,
+            detail=f"max open bookings per contact reached ({open_count})",
+        )
+        raise TooManyOpenBookings(
+            _l(
+                "There are already %(n)d open appointments for this email address or phone "
+                "number. Please cancel one first or call us.",
+                n=open_count,
+            ),
+            field="contact",
+        )
+
+
+def _insert_first_free(appointment: Appointment, candidates: list[int]) -> None:
+    """Give the appointment to the first candidate the database accepts."""
+    for staff_id in candidates:
+        appointment.staff_id = staff_id
+        try:
+            with db.session.begin_nested():
+                db.session.add(appointment)
+                db.session.flush()
+        except IntegrityError:
+            continue  # someone else got this caseworker at this time meanwhile
+        return
+    raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
+
+
+def book_appointment(
+    service: Service,
+    start: datetime,
+    family: FamilyDetails,
+    now: datetime,
+    channel: Channel = Channel.ONLINE,
+    staff_id: int | None = None,
+    actor: StaffUser | None = None,
+    idempotency_key: str | None = None,
+) -> Booking:
+    """Book `start` for a family; the caller commits. Raises an AppointmentError subclass."""
+    if start.tzinfo is None:
+        raise NotASlot(_l("The time needs a time zone."), field="start")
+    begin_write()
+    if idempotency_key:
+        existing = db.session.scalar(
+            select(Appointment).where(Appointment.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            return Booking(existing, token_for_key(idempotency_key))
+    if actor is None:
+        _check_open_bookings(service, family, now)
+    candidates = _candidates(service, start, now, staff_id)
+    token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
+    appointment = Appointment(
+        service_id=service.id,
+        office_id=service.office_id,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=service.minutes),
+        busy_until=start + timedelta(minutes=service.minutes + service.buffer_minutes),
+        channel=channel,
+        family_name=family.name,
+        email=family.email,
+        phone=family.phone,
+        language=family.language,
+        interpreter_needed=family.interpreter_needed,
+        family_note=family.note,
+        created_by_id=actor.id if actor else None,
+        manage_token_hash=hash_token(token),
+        idempotency_key=idempotency_key,
+    )
+    _insert_first_free(appointment, candidates)
+    log_event(appointment, "booked", actor, channel.value)
+    db.session.flush()
+    return Booking(appointment, token)
+
+
+def appointment_for_token(token: str, now: datetime) -> Appointment | None:
+    """The appointment of a manage link; None when unknown or after the appointment."""
+    if not token or len(token) > 100:
+        return None
+    appointment = db.session.scalar(
+        select(Appointment).where(Appointment.manage_token_hash == hash_token(token))
+    )
+    if appointment is None or appointment.ends_at <= now:
+        return None
+    return appointment
+
+
+def can_change_online(appointment: Appointment, now: datetime) -> bool:
+    notice = timedelta(hours=appointment.service.min_notice_hours)
+    return appointment.status == AppointmentStatus.BOOKED and now < appointment.starts_at - notice
+
+
+def _require_changeable(appointment: Appointment, now: datetime, actor: StaffUser | None):
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise AppointmentError(_l("This appointment is no longer booked."))
+    if actor is None and not can_change_online(appointment, now):
+        raise TooLate(
+            _l("This appointment can no longer be changed online. Please call us."), field="start"
+        )
+
+
+def cancel_by_family(appointment: Appointment, now: datetime) -> None:
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return  # cancelling twice changes nothing
+    _require_changeable(appointment, now, None)
+    appointment.cancel("Abgesagt durch die Familie", now)
+    log_event(appointment, "cancelled_by_family", None)
+    db.session.flush()
+
+
+def move_appointment(
+    appointment: Appointment, start: datetime, now: datetime, actor: StaffUser | None = None
+) -> Booking:
+    """Move to another free slot of the same service; a new manage token replaces the old."""
+    begin_write()
+    db.session.refresh(appointment)
+    _require_changeable(appointment, now, actor)
+    service = appointment.service
+    candidates = _candidates(service, start, now, None, exclude_id=appointment.id)
+    if appointment.staff_id in candidates:  # keep the caseworker when they are free
+        candidates.remove(appointment.staff_id)
+        candidates.insert(0, appointment.staff_id)
+    old = (appointment.starts_at, appointment.staff_id)
+    token = secrets.token_urlsafe(24)
+    for staff_id in candidates:
+        try:
+            with db.session.begin_nested():
+                appointment.staff_id = staff_id
+                appointment.starts_at = start
+                appointment.ends_at = start + timedelta(minutes=service.minutes)
+                appointment.busy_until = start + timedelta(
+                    minutes=service.minutes + service.buffer_minutes
+                )
+                appointment.sequence += 1
+                appointment.manage_token_hash = hash_token(token)
+                db.session.flush()
+        except IntegrityError:
+            db.session.refresh(appointment)
+            continue
+        log_event(appointment, "moved", actor, f"from {old[0]:%Y-%m-%d %H:%M} UTC")
+        db.session.flush()
+        return Booking(appointment, token)
+    raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
+
+
+def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetime) -> None:
+    """Staff undo a cancellation, if the time is still free for the same caseworker."""
+    begin_write()
+    db.session.refresh(appointment)
+    if appointment.status != AppointmentStatus.CANCELLED:
+        raise AppointmentError(_l("Only a cancelled appointment can be restored."))
+    if appointment.starts_at <= now:
+        raise AppointmentError(_l("The appointment is in the past."))
+    try:
+        with db.session.begin_nested():
+            appointment.status = AppointmentStatus.BOOKED
+            appointment.cancel_reason = None
+            appointment.cancelled_at = None
+            appointment.sequence += 1
+            db.session.flush()
+    except IntegrityError as error:
+        db.session.refresh(appointment)
+        raise SlotTaken(_l("The time has been booked by someone else meanwhile.")) from error
+    log_event(appointment, "restored", actor)
+    db.session.flush()

@@ -1,0 +1,191 @@
+"""Two families can never hold the same slot: the database decides, on SQLite and PostgreSQL."""
+
+import multiprocessing
+import threading
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from booking import create_app
+from booking.appointments.booking import (
+    NotASlot,
+    SlotTaken,
+    book_appointment,
+    check_family_details,
+)
+from booking.appointments.models import Appointment, AppointmentStatus
+from booking.auth.models import Role
+from booking.extensions import db
+from booking.offices.models import Service
+from booking.schedule.models import WeeklyHours
+from tests.conftest import make_test_config
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2027, 3, 1, 7, tzinfo=UTC)
+SLOT = datetime(2027, 3, 4, 10, tzinfo=BERLIN)  # Thursday
+
+
+@pytest.fixture
+def one_caseworker(make_office, make_service, make_staff):
+    office = make_office(slug="wp-gerricusplatz")
+    long = make_service(office, slug="lang", minutes=60, step_minutes=30)
+    short = make_service(office, slug="kurz", minutes=30)
+    user = make_staff(Role.CASEWORKER, offices=[office])
+    user.services = [long, short]
+    db.session.add(
+        WeeklyHours(
+            staff_id=user.id, office_id=office.id, weekday=3, start_time=time(9), end_time=time(12)
+        )
+    )
+    db.session.commit()
+    return {"long": long.id, "short": short.id, "staff": user.id}
+
+
+def family(n: int):
+    return check_family_details(f"Familie {n}", f"f{n}@example.org", None, "de", False, "")
+
+
+def book_in_new_context(app, service_id: int, start: datetime, n: int) -> str:
+    with app.app_context():
+        try:
+            service = db.session.get(Service, service_id)
+            book_appointment(service, start, family(n), NOW)
+            db.session.commit()
+            return "booked"
+        except SlotTaken:
+            db.session.rollback()
+            return "taken"
+        except Exception as error:  # the test reports anything else as a failure
+            db.session.rollback()
+            return f"error: {type(error).__name__}: {error}"
+
+
+def run_threads(app, jobs) -> list[str]:
+    results: list[str] = [""] * len(jobs)
+    barrier = threading.Barrier(len(jobs))
+
+    def worker(index, service_id, start):
+        barrier.wait()
+        results[index] = book_in_new_context(app, service_id, start, index)
+
+    threads = [threading.Thread(target=worker, args=(i, *job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def holding_count() -> int:
+    db.session.commit()
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(Appointment.status != AppointmentStatus.CANCELLED)
+    )
+
+
+def test_threads_booking_the_same_slot_one_wins(app, one_caseworker):
+    results = run_threads(app, [(one_caseworker["short"], SLOT)] * 8)
+    assert sorted(results) == ["booked"] + ["taken"] * 7, results
+    assert holding_count() == 1
+
+
+def test_threads_booking_overlapping_lengths_one_wins(app, one_caseworker):
+    # 09:30-10:30 (long) and 10:00-10:30 (short) overlap for the single caseworker.
+    jobs = [(one_caseworker["long"], SLOT - timedelta(minutes=30))] * 4
+    jobs += [(one_caseworker["short"], SLOT)] * 4
+    results = run_threads(app, jobs)
+    assert results.count("booked") == 1, results
+    assert results.count("taken") == 7, results
+    assert holding_count() == 1
+
+
+def _process_worker(database_uri, service_id, start_iso, n, queue):
+    app = create_app(make_test_config(database_uri))
+    queue.put(book_in_new_context(app, service_id, datetime.fromisoformat(start_iso), n))
+
+
+def test_processes_booking_the_same_slot_one_wins(app, one_caseworker, database_uri):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [
+        context.Process(
+            target=_process_worker,
+            args=(database_uri, one_caseworker["short"], SLOT.isoformat(), n, queue),
+        )
+        for n in range(4)
+    ]
+    for process in processes:
+        process.start()
+    results = sorted(queue.get(timeout=120) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    assert results == ["booked", "taken", "taken", "taken"], results
+    assert holding_count() == 1
+
+
+def test_the_database_itself_refuses_overlaps(app, one_caseworker):
+    """Even code that skips every check cannot store two overlapping appointments."""
+
+    def row(start: datetime, minutes: int) -> Appointment:
+        return Appointment(
+            service_id=one_caseworker["short"],
+            office_id=db.session.get(Service, one_caseworker["short"]).office_id,
+            staff_id=one_caseworker["staff"],
+            starts_at=start,
+            ends_at=start + timedelta(minutes=minutes),
+            busy_until=start + timedelta(minutes=minutes),
+            family_name="X",
+        )
+
+    db.session.add(row(SLOT, 30))
+    db.session.commit()
+    for start, minutes in [
+        (SLOT, 30),
+        (SLOT - timedelta(minutes=15), 30),
+        (SLOT + timedelta(minutes=29), 60),
+    ]:
+        db.session.add(row(start, minutes))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+    # Touching is fine; a cancelled appointment holds nothing.
+    db.session.add(row(SLOT + timedelta(minutes=30), 30))
+    db.session.commit()
+    first = db.session.scalar(select(Appointment).order_by(Appointment.id))
+    first.status = AppointmentStatus.CANCELLED
+    db.session.commit()
+    db.session.add(row(SLOT - timedelta(minutes=15), 30))
+    db.session.commit()
+    # Restoring the cancelled one would overlap now: refused by the database as well.
+    first.status = AppointmentStatus.BOOKED
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_postgres_has_the_exclusion_constraint(app):
+    if db.engine.dialect.name != "postgresql":
+        triggers = db.session.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        ).scalars()
+        assert set(triggers) >= {"appointment_no_overlap_insert", "appointment_no_overlap_update"}
+        return
+    found = db.session.execute(
+        text("SELECT conname FROM pg_constraint WHERE conname = 'ex_appointment_no_overlap'")
+    ).scalar()
+    assert found == "ex_appointment_no_overlap"
+
+
+def test_not_a_slot_time_is_not_taken(app, one_caseworker):
+    service = db.session.get(Service, one_caseworker["short"])
+    with pytest.raises(NotASlot):
+        book_appointment(service, SLOT + timedelta(minutes=10), family(1), NOW)
+    db.session.rollback()
+    with pytest.raises(NotASlot):  # Saturday: no hours
+        book_appointment(service, SLOT + timedelta(days=2), family(1), NOW)
+    db.session.rollback()
