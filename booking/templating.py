@@ -99,6 +99,7 @@ def init_app(app: Flask) -> None:
         CHANNEL_LABELS=CHANNEL_LABELS,
         CANCEL_REASON_LABELS=CANCEL_REASON_LABELS,
         language_name=language_name,
+        BERLIN_TZ=BERLIN,
         language_switch_url=language_switch_url,
     )
 

@@ -222,11 +222,6 @@ def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime)
         )
     )
     if open_count >= service.max_open_bookings_per_contact:
-        record_event(
-            "booking.refused",
-            obj=service,
-            detail=f"max open bookings per contact reached ({open_count})",
-        )
         raise TooManyOpenBookings(
             _l(
                 "There are already %(n)d open appointments for this email address or phone "
@@ -235,6 +230,12 @@ def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime)
             ),
             field="contact",
         )
+
+
+def record_refusal(service: Service, reason: str) -> None:
+    """Log a refused booking for admins (audit log), without the family's details."""
+    current_app.logger.info("booking refused for service %s: %s", service.slug, reason)
+    record_event("booking.refused", obj=service, detail=reason)
 
 
 def _insert_first_free(appointment: Appointment, candidates: list[int]) -> None:

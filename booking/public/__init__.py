@@ -1,0 +1,1 @@
+"""Family self-booking: no account, no JavaScript needed, manage link to cancel or move."""

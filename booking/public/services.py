@@ -1,0 +1,91 @@
+"""Week pages of free slots, shared by the family flow, the manage link and the desk."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.offices.models import Office, Service
+from booking.schedule.agenda import local_today, week_start
+from booking.schedule.engine import BERLIN, Slot
+from booking.schedule.services import find_free_slots
+
+
+@dataclass
+class SlotWeek:
+    first: date
+    last: date
+    days: list[tuple[date, list[Slot]]]
+    earliest: Slot | None
+    previous: date | None
+    next: date | None
+
+    @property
+    def empty(self) -> bool:
+        return not any(slots for _, slots in self.days)
+
+
+def slot_week(
+    service: Service,
+    asked: date | None,
+    now: datetime,
+    staff_id: int | None = None,
+    exclude_appointment_id: int | None = None,
+) -> SlotWeek:
+    """Free slots of the week containing `asked` (default: the earliest free slot's week)."""
+    today = local_today(now)
+    horizon_end = today + timedelta(days=service.horizon_days)
+    upcoming = find_free_slots(
+        service, today, horizon_end, now, staff_id, exclude_appointment_id=exclude_appointment_id
+    )
+    earliest = upcoming[0] if upcoming else None
+    if asked is None:
+        asked = earliest.start.astimezone(BERLIN).date() if earliest else today
+    first = max(week_start(asked), week_start(today))
+    last = first + timedelta(days=6)
+    by_day: dict[date, list[Slot]] = {first + timedelta(days=n): [] for n in range(7)}
+    for slot in upcoming:
+        day = slot.start.astimezone(BERLIN).date()
+        if day in by_day:
+            by_day[day].append(slot)
+    return SlotWeek(
+        first=first,
+        last=last,
+        days=[(day, slots) for day, slots in by_day.items() if day >= today],
+        earliest=earliest,
+        previous=first - timedelta(days=7) if first > week_start(today) else None,
+        next=first + timedelta(days=7) if first + timedelta(days=7) <= horizon_end else None,
+    )
+
+
+def public_service(slug: str) -> Service | None:
+    return db.session.scalar(
+        select(Service)
+        .join(Service.office)
+        .where(
+            Service.slug == slug,
+            Service.public.is_(True),
+            Service.active.is_(True),
+            Office.active.is_(True),
+        )
+    )
+
+
+def parse_start(text: str | None) -> datetime | None:
+    """An ISO 8601 instant with offset, or None."""
+    if not text:
+        return None
+    try:
+        # A "+" in a hand-made query string arrives as a space; ISO 8601 has no spaces.
+        value = datetime.fromisoformat(text.strip().replace(" ", "+"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def offices_with_public_services() -> list[Office]:
+    offices = db.session.scalars(
+        select(Office).where(Office.active.is_(True)).order_by(Office.district, Office.name)
+    ).all()
+    return [o for o in offices if any(s.public and s.active for s in o.services)]
