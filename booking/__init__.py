@@ -82,6 +82,7 @@ def _check_config(app: Flask) -> None:
 def _register_features(app: Flask) -> None:
     # Importing the models here puts every table into the metadata that migrations compare.
     from booking.admin import views as admin_views
+    from booking.api import views as api_views
     from booking.appointments import views as appointment_views
     from booking.audit import models as audit_models  # noqa: F401
     from booking.auth import cli as auth_cli
@@ -107,6 +108,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(schedule_views.bp)
     app.register_blueprint(appointment_views.bp)
     app.register_blueprint(public_views.bp)
+    app.register_blueprint(api_views.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
 

@@ -7,6 +7,7 @@ to run the suite on PostgreSQL (see tests/pg_run.py).
 
 import os
 import re
+from datetime import time
 
 import pytest
 from flask import has_app_context
@@ -18,6 +19,7 @@ from booking.auth.models import Role, StaffUser
 from booking.auth.passwords import hash_password
 from booking.extensions import db
 from booking.offices.models import Office, OfficeKind, Service
+from booking.schedule.models import WeeklyHours
 
 PASSWORD = "correct horse battery"
 
@@ -212,3 +214,31 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_PATTERN.search(html)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+@pytest.fixture
+def bookable_service(make_office, make_service, make_staff):
+    """The § 35a unit: one caseworker, Thursdays 09-12, a 45-minute service plus 15."""
+    office = make_office(
+        slug="eingliederungshilfe",
+        name="Eingliederungshilfe",
+        kind=OfficeKind.UNIT,
+        address="Willi-Becker-Allee 7, 40227 Düsseldorf",
+    )
+    service = make_service(
+        office,
+        slug="beratung-35a",
+        name="Beratung und Antragsaufnahme",
+        minutes=45,
+        buffer_minutes=15,
+        description="Berichte von Schule und Kita",
+    )
+    user = make_staff(Role.CASEWORKER, offices=[office], name="Katrin Becker")
+    user.services = [service]
+    db.session.add(
+        WeeklyHours(
+            staff_id=user.id, office_id=office.id, weekday=3, start_time=time(9), end_time=time(12)
+        )
+    )
+    db.session.commit()
+    return service

@@ -1,7 +1,7 @@
 """The family's booking flow, without an account and without JavaScript."""
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,10 +11,7 @@ from sqlalchemy import func, select
 
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.audit.models import AuditEvent
-from booking.auth.models import Role
 from booking.extensions import db
-from booking.offices.models import OfficeKind
-from booking.schedule.models import WeeklyHours
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = "2027-03-01 07:00:00"  # Monday, 08:00 in Düsseldorf
@@ -22,30 +19,8 @@ SLOT = datetime(2027, 3, 4, 10, tzinfo=BERLIN).isoformat()  # "2027-03-04T10:00:
 
 
 @pytest.fixture
-def service(make_office, make_service, make_staff):
-    office = make_office(
-        slug="eingliederungshilfe",
-        name="Eingliederungshilfe",
-        kind=OfficeKind.UNIT,
-        address="Willi-Becker-Allee 7, 40227 Düsseldorf",
-    )
-    service = make_service(
-        office,
-        slug="beratung-35a",
-        name="Beratung und Antragsaufnahme",
-        minutes=45,
-        buffer_minutes=15,
-        description="Berichte von Schule und Kita",
-    )
-    user = make_staff(Role.CASEWORKER, offices=[office], name="Katrin Becker")
-    user.services = [service]
-    db.session.add(
-        WeeklyHours(
-            staff_id=user.id, office_id=office.id, weekday=3, start_time=time(9), end_time=time(12)
-        )
-    )
-    db.session.commit()
-    return service
+def service(bookable_service):
+    return bookable_service
 
 
 def details(**values) -> dict:

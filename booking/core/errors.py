@@ -1,6 +1,6 @@
 """Error pages in the app's own layout; never a stack trace."""
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -23,7 +23,22 @@ ERROR_TEXTS = {
 }
 
 
+API_ERRORS = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
 def render_error(code: int, message=None):
+    if request.path.startswith("/api/"):
+        return jsonify({"error": API_ERRORS.get(code, "error")}), code
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
     return render_template(
         "errors/error.html", code=code, title=title, message=message or text

@@ -14,7 +14,8 @@ def select_locale() -> str:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
     if asked in supported:
-        session["lang"] = asked
+        if not request.path.startswith("/api/"):  # the API sets no cookies
+            session["lang"] = asked
         return asked
     remembered = session.get("lang")
     if remembered in supported:

@@ -1,0 +1,299 @@
+"""Public JSON API v1. No cookies, no CSRF; times are ISO 8601 with the Berlin offset."""
+
+from datetime import date
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from booking.api.openapi import openapi_document
+from booking.appointments.booking import (
+    InvalidFamilyDetails,
+    NotASlot,
+    SlotTaken,
+    TooLate,
+    TooManyOpenBookings,
+    appointment_for_token,
+    book_appointment,
+    cancel_by_family,
+    check_family_details,
+    move_appointment,
+    record_refusal,
+)
+from booking.appointments.models import Appointment, AppointmentError, AppointmentStatus
+from booking.core.access import public
+from booking.db import utcnow
+from booking.extensions import csrf, db, limiter
+from booking.offices.models import Office
+from booking.public.services import parse_start, public_service
+from booking.schedule.engine import BERLIN
+from booking.schedule.services import consultation_calendar, find_free_slots
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+MAX_RANGE_DAYS = 92
+READ_LIMIT = "120 per minute"
+WRITE_LIMIT = "10 per minute; 60 per hour"
+TIMEZONE = "Europe/Berlin"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: dict) -> None:
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+
+@bp.errorhandler(ApiError)
+def handle_api_error(error: ApiError):
+    return jsonify(error.body), error.status
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, {"error": message})
+
+
+def iso(instant) -> str:
+    return instant.astimezone(BERLIN).isoformat()
+
+
+def date_range() -> tuple[date, date]:
+    """The `from` and `to` query parameters: local dates, both inclusive, at most 92 days."""
+    values = {}
+    for name in ("from", "to"):
+        text = request.args.get(name)
+        if not text:
+            raise bad_request(f"missing parameter: {name}")
+        try:
+            values[name] = date.fromisoformat(text)
+        except ValueError as error:
+            raise bad_request(f"{name} must be a date like 2027-03-30") from error
+    first, last = values["from"], values["to"]
+    if last < first:
+        raise bad_request("to must not be before from")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise bad_request(f"the range may span at most {MAX_RANGE_DAYS} days")
+    return first, last
+
+
+def json_body() -> dict:
+    if request.mimetype != "application/json":
+        raise ApiError(415, {"error": "the body must be JSON (Content-Type: application/json)"})
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise bad_request("malformed JSON: expected an object")
+    return body
+
+
+def appointment_json(appointment: Appointment, token: str | None = None) -> dict:
+    result = {
+        "reference": appointment.reference,
+        "service": appointment.service.slug,
+        "office": appointment.office.slug,
+        "start": iso(appointment.starts_at),
+        "end": iso(appointment.ends_at),
+        "status": "cancelled" if appointment.status == AppointmentStatus.CANCELLED else "booked",
+    }
+    if token is not None:
+        result["manage_token"] = token
+    return result
+
+
+@bp.route("/openapi.json")
+@limiter.limit(READ_LIMIT)
+@public
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.route("/offices")
+@limiter.limit(READ_LIMIT)
+@public
+def offices():
+    rows = db.session.scalars(
+        select(Office).where(Office.active.is_(True)).order_by(Office.district, Office.name)
+    )
+    return jsonify(
+        [
+            {
+                "slug": office.slug,
+                "name": office.name,
+                "kind": office.kind.value,
+                "district": office.district,
+                "address": office.address,
+                "operator": office.operator,
+                "services": [
+                    {"slug": s.slug, "name": s.name, "minutes": s.minutes}
+                    for s in office.services
+                    if s.public and s.active
+                ],
+            }
+            for office in rows
+        ]
+    )
+
+
+@bp.route("/slots")
+@limiter.limit(READ_LIMIT)
+@public
+def slots():
+    slug = request.args.get("service")
+    if not slug:
+        raise bad_request("missing parameter: service")
+    first, last = date_range()
+    service = public_service(slug)
+    if service is None:
+        raise ApiError(404, {"error": "unknown service"})
+    free = find_free_slots(service, first, last, utcnow())
+    return jsonify(
+        {
+            "service": service.slug,
+            "timezone": TIMEZONE,
+            "slots": [{"start": iso(s.start), "end": iso(s.end)} for s in free],
+        }
+    )
+
+
+@bp.route("/consultation-hours")
+@limiter.limit(READ_LIMIT)
+@public
+def consultation_hours():
+    slug = request.args.get("office")
+    if not slug:
+        raise bad_request("missing parameter: office")
+    first, last = date_range()
+    office = db.session.scalar(select(Office).where(Office.slug == slug, Office.active.is_(True)))
+    if office is None:
+        raise ApiError(404, {"error": "unknown office"})
+    return jsonify(
+        {
+            "office": office.slug,
+            "timezone": TIMEZONE,
+            "consultation_hours": [
+                {
+                    "start": iso(o.start),
+                    "end": iso(o.end),
+                    "status": o.status,
+                    "reason": o.reason,
+                    "detail": o.detail,
+                }
+                for o in consultation_calendar(office, first, last)
+            ],
+        }
+    )
+
+
+def _field_errors(body: dict) -> dict:
+    errors = {}
+    for name in ("service", "start", "name"):
+        if not isinstance(body.get(name), str) or not body.get(name).strip():
+            errors[name] = "required"
+    for name in ("email", "phone", "language", "note"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            errors[name] = "must be a string"
+    if body.get("interpreter") is not None and not isinstance(body["interpreter"], bool):
+        errors["interpreter"] = "must be true or false"
+    if body.get("privacy_consent") is not True:
+        errors["privacy_consent"] = "The privacy notice must be accepted (true)."
+    return errors
+
+
+@bp.route("/bookings", methods=["POST"])
+@limiter.limit(WRITE_LIMIT)
+@public
+def create_booking():
+    body = json_body()
+    errors = _field_errors(body)
+    service = public_service(body["service"]) if "service" not in errors else None
+    if "service" not in errors and service is None:
+        errors["service"] = "unknown service"
+    start = parse_start(body.get("start")) if "start" not in errors else None
+    if "start" not in errors and start is None:
+        errors["start"] = "must be an ISO 8601 time with offset, e.g. 2027-03-30T09:00:00+02:00"
+    try:
+        family = check_family_details(
+            body.get("name") if isinstance(body.get("name"), str) else None,
+            body.get("email") if isinstance(body.get("email"), str) else None,
+            body.get("phone") if isinstance(body.get("phone"), str) else None,
+            body.get("language") if isinstance(body.get("language"), str) else None,
+            body.get("interpreter") is True,
+            body.get("note") if isinstance(body.get("note"), str) else None,
+        )
+    except InvalidFamilyDetails as error:
+        errors.update({k: str(v) for k, v in error.errors.items() if k not in errors})
+        family = None
+    if errors:
+        return jsonify({"errors": errors}), 422
+    try:
+        booking = book_appointment(service, start, family, utcnow())
+    except SlotTaken:
+        db.session.rollback()
+        return jsonify({"error": "slot_taken"}), 409
+    except NotASlot as error:
+        db.session.rollback()
+        return jsonify({"errors": {"start": str(error.message)}}), 422
+    except TooManyOpenBookings as error:
+        db.session.rollback()
+        record_refusal(service, "max open bookings per contact (API)")
+        db.session.commit()
+        return jsonify({"errors": {"contact": str(error.message)}}), 422
+    db.session.commit()
+    return jsonify(appointment_json(booking.appointment, booking.manage_token)), 201
+
+
+def appointment_or_404(token: str) -> Appointment:
+    appointment = appointment_for_token(token, utcnow())
+    if appointment is None:
+        raise ApiError(404, {"error": "unknown or expired token"})
+    return appointment
+
+
+@bp.route("/bookings/<token>")
+@limiter.limit(READ_LIMIT)
+@public
+def get_booking(token: str):
+    return jsonify(appointment_json(appointment_or_404(token)))
+
+
+@bp.route("/bookings/<token>/cancel", methods=["POST"])
+@limiter.limit(WRITE_LIMIT)
+@public
+def cancel_booking(token: str):
+    appointment = appointment_or_404(token)
+    try:
+        cancel_by_family(appointment, utcnow())
+    except TooLate:
+        db.session.rollback()
+        return jsonify({"error": "too_late"}), 409
+    except AppointmentError:
+        db.session.rollback()
+        return jsonify({"error": "not_booked"}), 409
+    db.session.commit()
+    return jsonify({"status": "cancelled"})
+
+
+@bp.route("/bookings/<token>/move", methods=["POST"])
+@limiter.limit(WRITE_LIMIT)
+@public
+def move_booking(token: str):
+    body = json_body()
+    appointment = appointment_or_404(token)
+    start = parse_start(body.get("start")) if isinstance(body.get("start"), str) else None
+    if start is None:
+        return jsonify({"errors": {"start": "must be an ISO 8601 time with offset"}}), 422
+    try:
+        booking = move_appointment(appointment, start, utcnow())
+    except SlotTaken:
+        db.session.rollback()
+        return jsonify({"error": "slot_taken"}), 409
+    except NotASlot as error:
+        db.session.rollback()
+        return jsonify({"errors": {"start": str(error.message)}}), 422
+    except TooLate:
+        db.session.rollback()
+        return jsonify({"error": "too_late"}), 409
+    except AppointmentError:
+        db.session.rollback()
+        return jsonify({"error": "not_booked"}), 409
+    db.session.commit()
+    return jsonify(appointment_json(booking.appointment, booking.manage_token))
