@@ -116,5 +116,8 @@ def _register_features(app: Flask) -> None:
 
     init_templating(app)
 
+    from booking.core.redaction import install_log_redaction
+
+    install_log_redaction()
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
