@@ -91,6 +91,7 @@ def _register_features(app: Flask) -> None:
     from booking.core import errors, security
     from booking.core import views as core_views
     from booking.core.access import enforce_access
+    from booking.desk import views as desk_views
     from booking.public import views as public_views
     from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
@@ -109,6 +110,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(appointment_views.bp)
     app.register_blueprint(public_views.bp)
     app.register_blueprint(api_views.bp)
+    app.register_blueprint(desk_views.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
 

@@ -89,8 +89,12 @@ def check_family_details(
     language: str | None,
     interpreter_needed: bool,
     note: str | None,
+    require_contact: bool = True,
 ) -> FamilyDetails:
-    """Normalised details, or InvalidFamilyDetails with a message per field."""
+    """Normalised details, or InvalidFamilyDetails with a message per field.
+
+    Staff booking for a walk-in may leave the contact out (require_contact=False).
+    """
     errors: dict[str, object] = {}
     name = (name or "").strip()
     if not name:
@@ -109,7 +113,8 @@ def check_family_details(
         if normalized is None:
             errors["phone"] = _l("Please enter a valid phone number.")
         phone = normalized
-    if not email and not phone and "email" not in errors and "phone" not in errors:
+    no_contact = not email and not phone and "email" not in errors and "phone" not in errors
+    if require_contact and no_contact:
         errors["contact"] = _l("Please give an email address or a mobile number.")
     language = (language or "de").strip().lower()
     if not is_language_code(language):

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from booking.admin.views import attach_error, get_or_404
+from booking.appointments.booking import restore_appointment
 from booking.appointments.forms import CancelForm, NoteForm
 from booking.appointments.models import Appointment
 from booking.appointments.services import (
@@ -11,6 +12,7 @@ from booking.appointments.services import (
     cancel_by_staff,
     mark_attended,
     mark_no_show,
+    require_access,
 )
 from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
@@ -114,3 +116,14 @@ def note(appointment_id: int):
             flash(_("Note added."), "success")
             return redirect(url_for(".detail", appointment_id=appointment_id))
     return render_detail(appointment, note_form=form), 422
+
+
+def restore(appointment, actor, now):
+    require_access(actor, appointment)
+    restore_appointment(appointment, actor, now)
+
+
+@bp.route("/<int:appointment_id>/restore", methods=["POST"])
+@staff_required
+def restore_cancelled(appointment_id: int):
+    return run_action(appointment_id, restore, _("The appointment is booked again."))

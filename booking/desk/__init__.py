@@ -1,0 +1,1 @@
+"""Reception and caseworkers book for families on the phone or at the desk."""

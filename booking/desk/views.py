@@ -1,0 +1,157 @@
+from datetime import date
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from booking.appointments.booking import (
+    InvalidFamilyDetails,
+    SlotTaken,
+    book_appointment,
+    check_family_details,
+)
+from booking.appointments.models import AppointmentError, Channel
+from booking.auth.models import Role, StaffUser
+from booking.core.access import staff_required
+from booking.db import utcnow
+from booking.desk.forms import DeskBookingForm
+from booking.extensions import db
+from booking.offices.models import Office, Service
+from booking.public.forms import FAMILY_LANGUAGES
+from booking.public.services import parse_start, slot_week
+from booking.schedule.engine import BERLIN
+from booking.templating import language_name
+
+bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+
+def my_services() -> list[Service]:
+    query = (
+        select(Service)
+        .join(Service.office)
+        .where(Service.active.is_(True), Office.active.is_(True))
+        .order_by(Office.name, Service.name)
+    )
+    if current_user.role != Role.ADMIN:
+        query = query.where(Office.id.in_([office.id for office in current_user.offices]))
+    return list(db.session.scalars(query))
+
+
+@bp.route("/")
+@staff_required
+def index():
+    return render_template("desk/index.html", services=my_services())
+
+
+def service_or_403(slug: str) -> Service:
+    service = db.session.scalar(select(Service).where(Service.slug == slug)) or abort(404)
+    if not current_user.can_access_office(service.office):
+        abort(403)
+    return service
+
+
+def week_choices(week) -> dict:
+    """Free times as option groups per day, for one select a receptionist can type into."""
+    groups = {}
+    for day, slots in week.days:
+        if slots:
+            label = format_date(day, format="full")
+            groups[label] = [
+                (
+                    slot.start.astimezone(BERLIN).isoformat(),
+                    slot.start.astimezone(BERLIN).strftime("%H:%M"),
+                )
+                for slot in slots
+            ]
+    return groups
+
+
+@bp.route("/book/<slug>", methods=["GET", "POST"])
+@staff_required
+def book(slug: str):
+    service = service_or_403(slug)
+    caseworkers = db.session.scalars(
+        select(StaffUser)
+        .where(
+            StaffUser.role == Role.CASEWORKER,
+            StaffUser.active.is_(True),
+            StaffUser.services.any(Service.id == service.id),
+        )
+        .order_by(StaffUser.name)
+    ).all()
+    staff_id = request.args.get("staff", type=int)
+    if staff_id not in {user.id for user in caseworkers}:
+        staff_id = None
+    try:
+        asked = date.fromisoformat(request.args["week"]) if request.args.get("week") else None
+    except ValueError:
+        asked = None
+    now = utcnow()
+    week = slot_week(service, asked, now, staff_id)
+    form = DeskBookingForm()
+    form.start.choices = week_choices(week)
+    form.language.choices = [
+        (code, language_name(code, str(get_locale()))) for code in FAMILY_LANGUAGES
+    ]
+    status = 200
+    booked = None
+    if form.validate_on_submit():
+        try:
+            family = check_family_details(
+                form.name.data,
+                form.email.data,
+                form.phone.data,
+                form.language.data,
+                form.interpreter_needed.data,
+                form.note.data,
+                require_contact=False,
+            )
+            booked = book_appointment(
+                service,
+                parse_start(form.start.data),
+                family,
+                now,
+                channel=Channel(form.channel.data),
+                staff_id=staff_id,
+                actor=current_user._get_current_object(),
+            )
+        except InvalidFamilyDetails as error:
+            db.session.rollback()
+            for field, message in error.errors.items():
+                target = getattr(form, field, None)
+                if target is not None:
+                    target.errors = [*target.errors, str(message)]
+            status = 422
+        except SlotTaken as error:
+            db.session.rollback()
+            week = slot_week(service, asked, now, staff_id)
+            form.start.choices = week_choices(week)
+            form.start.errors = [str(error.message)]
+            status = 409
+        except AppointmentError as error:
+            db.session.rollback()
+            form.start.errors = [str(error.message)]
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Booked: reference %(ref)s.", ref=booked.appointment.reference), "success")
+            return render_template(
+                "desk/booked.html",
+                appointment=booked.appointment,
+                manage_url=url_for("public.manage", token=booked.manage_token, _external=True),
+            )
+    elif request.method == "POST":
+        status = 422
+    return (
+        render_template(
+            "desk/book.html",
+            service=service,
+            week=week,
+            form=form,
+            caseworkers=caseworkers,
+            staff_id=staff_id,
+        ),
+        status,
+    )
