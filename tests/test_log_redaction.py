@@ -33,7 +33,8 @@ def test_werkzeug_style_record_is_redacted(caplog):
     assert "/manage/[redacted]" in caplog.text
 
 
-def test_gunicorn_access_log_is_redacted(tmp_path):
+def test_gunicorn_access_log_is_redacted(app, tmp_path):
+    # `app` installs the app's own log filters too: both must work together.
     namespace: dict = {}
     source = (Path(__file__).resolve().parents[1] / "gunicorn.conf.py").read_text()
     exec(compile(source, "gunicorn.conf.py", "exec"), namespace)  # noqa: S102 (our own config)

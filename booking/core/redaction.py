@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Mapping
 
 TOKEN_PATHS = re.compile(
     r"(?P<prefix>/(?:manage|api/v1/bookings|calendar/feed)/)(?P<token>[A-Za-z0-9_\-]{8,})"
@@ -17,7 +18,12 @@ class RedactTokensFilter(logging.Filter):
     """For any logger whose records may contain request paths (Werkzeug's dev server)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, Mapping):  # gunicorn passes its atoms as one mapping
+            record.args = {
+                key: redact(value) if isinstance(value, str) else value
+                for key, value in record.args.items()
+            }
+        elif record.args:
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
