@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.audit.models import AuditEvent
+from booking.auth.models import Role
 from booking.extensions import db
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -282,3 +283,13 @@ def test_public_pages_are_small_and_self_contained(client, service):
             assert response.status_code == 200, path
             assert len(body) + len(css) < 60 * 1024, path
             assert b"https://" not in body and b"<script" not in body, path
+
+
+def test_admins_see_refused_bookings(client, auth, make_staff, service):
+    with freeze_time(NOW):
+        client.post("/book/beratung-35a/details", data=details(website="spam"))
+        admin = make_staff(Role.ADMIN)
+        auth.login(admin.email)
+        html = client.get("/admin/audit?action=booking.refused").get_data(as_text=True)
+    assert "booking.refused" in html and "honeypot field filled" in html
+    assert "auth.login" not in html

@@ -2,8 +2,10 @@ import textwrap
 from datetime import time
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
+from booking.appointments.models import Appointment
 from booking.auth.models import Role, StaffUser
 from booking.extensions import db
 from booking.offices.models import Office, Service
@@ -212,12 +214,14 @@ def test_demo_file_is_valid_and_complete():
     assert roles == {"admin", "caseworker", "reception"}
 
 
+@freeze_time("2027-03-01 07:00:00")
 def test_demo_command_loads_once_and_prints_logins(runner):
     first = runner.invoke(args=["setup", "demo"])
     assert first.exit_code == 0, first.output
     assert "admin@example.org" in first.output
     offices = count(Office)
     assert offices == 13
+    assert count(Appointment) == 16  # invented bookings so the calendars show something
     second = runner.invoke(args=["setup", "demo"])
     assert "demo file not loaded" in second.output
     assert count(Office) == offices

@@ -277,9 +277,12 @@ def staff_activate(staff_id: int):
 @admin_required
 def audit():
     page = max(request.args.get("page", 1, type=int), 1)
+    action = request.args.get("action", "")
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
     events = db.session.scalars(
-        select(AuditEvent)
-        .options(selectinload(AuditEvent.actor))
+        query.options(selectinload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(AUDIT_PAGE_SIZE + 1)
         .offset((page - 1) * AUDIT_PAGE_SIZE)
@@ -288,5 +291,6 @@ def audit():
         "admin/audit.html",
         events=events[:AUDIT_PAGE_SIZE],
         page=page,
+        action=action,
         has_next=len(events) > AUDIT_PAGE_SIZE,
     )

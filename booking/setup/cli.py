@@ -4,6 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from booking.extensions import db
+from booking.setup.demo_appointments import create_demo_appointments
 from booking.setup.loader import SetupFileError, read_setup_file
 from booking.setup.services import apply_setup, database_is_empty
 
@@ -43,6 +44,9 @@ def demo_command(force: bool) -> None:
     """Load the Düsseldorf demo offices when the database is empty, and print demo logins."""
     if database_is_empty() or force:
         load_file(DEMO_FILE)
+        made = create_demo_appointments()
+        if made:
+            click.echo(f"appointments: {made} invented demo bookings in the next two weeks")
     else:
         click.echo("The database has data already; demo file not loaded.")
     plan = read_setup_file(DEMO_FILE)
