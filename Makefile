@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export BOOKING_ENVIRONMENT ?= development
 
-.PHONY: run test test-postgres lint format bench translations translations-update clean
+.PHONY: run test test-postgres e2e-deps lint format bench translations translations-update clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +29,25 @@ run: $(VENV)/.runtime instance/config.py
 	$(FLASK) setup demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-## test: every test on SQLite, plus ruff lint and format check
-test: $(VENV)/.dev
+## e2e-deps: Debian's Chromium and axe-core for the browser tests (no browser download)
+e2e-deps: node_modules/axe-core/axe.min.js
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+## test: every test on SQLite (browser tests included), plus ruff lint and format check
+test: $(VENV)/.dev e2e-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 ## test-postgres: the same suite on a fresh PostgreSQL database (BOOKING_PG_ADMIN_URI to override)
-test-postgres: $(VENV)/.dev
-	$(BIN)/python tests/pg_run.py $(BIN)/pytest
+test-postgres: $(VENV)/.dev e2e-deps
+	$(BIN)/python tests/pg_run.py $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -1,0 +1,204 @@
+"""The public pages in a real browser (Debian's Chromium): WCAG 2.1 AA by axe-core, the whole
+booking flow without JavaScript, and by keyboard alone, on a 360 px wide screen."""
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from booking import create_app
+from booking.extensions import db
+from booking.setup.cli import DEMO_FILE, load_file
+from booking.setup.demo_appointments import create_demo_appointments
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("BOOKING_CHROMIUM", "/usr/bin/chromium")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PHONE = {"width": 360, "height": 740}
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    if os.environ.get("BOOKING_SKIP_E2E") == "1":
+        pytest.skip("BOOKING_SKIP_E2E=1")
+    missing = [str(p) for p in (Path(CHROMIUM), AXE) if not p.exists()]
+    if missing:
+        pytest.fail(
+            f"missing {missing}: run `make e2e-deps` (Chromium from Debian, axe-core from npm)"
+        )
+    folder = tmp_path_factory.mktemp("e2e")
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENVIRONMENT": "testing",
+            "SECRET_KEY": "e2e",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'e2e.sqlite3'}",
+            "RATELIMIT_ENABLED": False,
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 1024,
+            "ARGON2_PARALLELISM": 1,
+        },
+        instance_path=str(folder),
+    )
+    with app.app_context():
+        upgrade()
+        load_file(DEMO_FILE)
+        create_demo_appointments()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def new_page(browser, javascript: bool = True, bypass_csp: bool = False):
+    """A phone-sized German page; bypass_csp only so that axe-core itself can be injected."""
+    context = browser.new_context(
+        viewport=PHONE, locale="de-DE", java_script_enabled=javascript, bypass_csp=bypass_csp
+    )
+    return context.new_page()
+
+
+def axe_violations(page) -> list[str]:
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+
+
+def book_first_free_slot(page, base: str, name: str) -> None:
+    page.goto(f"{base}/book/beratung-35a")
+    page.locator("input[name=start]").first.check()
+    page.get_by_role("button", name="Weiter mit dieser Zeit").click()
+    page.get_by_label("Ihr Name").fill(name)
+    page.get_by_label("E-Mail-Adresse").fill("e2e@example.org")
+    page.get_by_label("Ich habe den Datenschutzhinweis gelesen").check()
+    page.get_by_role("button", name="Termin verbindlich buchen").click()
+    expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
+
+
+def test_public_pages_meet_wcag_21_aa(live_server, browser):
+    page = new_page(browser, bypass_csp=True)
+    paths = [
+        "/",
+        "/book",
+        "/book/beratung-35a",
+        "/offices/eingliederungshilfe",
+        "/privacy",
+        "/login",
+    ]
+    problems = {}
+    for path in paths:
+        page.goto(live_server + path)
+        if found := axe_violations(page):
+            problems[path] = found
+    book_first_free_slot(page, live_server, "Familie Axe")
+    expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
+    if found := axe_violations(page):
+        problems["confirmation"] = found
+    page.goto(page.locator(".manage-link a").get_attribute("href"))
+    if found := axe_violations(page):
+        problems["manage"] = found
+    assert problems == {}
+
+
+def test_form_errors_are_accessible(live_server, browser):
+    page = new_page(browser, bypass_csp=True)
+    page.goto(f"{live_server}/book/beratung-35a")
+    page.locator("input[name=start]").first.check()
+    page.get_by_role("button", name="Weiter mit dieser Zeit").click()
+    page.get_by_role("button", name="Termin verbindlich buchen").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert axe_violations(page) == []
+
+
+def test_booking_works_without_javascript(live_server, browser):
+    page = new_page(browser, javascript=False)
+    book_first_free_slot(page, live_server, "Familie Ohne-Skript")
+    expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
+    manage = page.locator(".manage-link a").get_attribute("href")
+    page.goto(manage)
+    page.get_by_role("button", name="Termin absagen").click()
+    expect(page.get_by_text("Ihr Termin ist abgesagt")).to_be_visible()
+
+
+def test_booking_by_keyboard_alone(live_server, browser):
+    page = new_page(browser)
+    page.goto(f"{live_server}/book/beratung-35a")
+    for _ in range(40):  # Tab to the first free time
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "start":
+            break
+    else:
+        pytest.fail("no time can be reached with the Tab key")
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")  # submits the form the radio belongs to
+    page.wait_for_url("**/details**")
+    page.keyboard.press("Tab")
+    for _ in range(40):
+        if page.evaluate("document.activeElement.id") == "name":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type("Familie Tastatur")
+    page.keyboard.press("Tab")
+    page.keyboard.type("tastatur@example.org")
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "privacy_consent":
+            break
+    page.keyboard.press("Space")
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "submit":
+            break
+    assert page.evaluate("document.activeElement.type") == "submit"
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
+
+
+def test_nothing_is_loaded_from_other_hosts(live_server, browser):
+    page = new_page(browser)
+    hosts = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    for path in ("/", "/book", "/book/beratung-35a", "/privacy"):
+        page.goto(live_server + path)
+    assert hosts == {live_server.split("/")[2]}
+
+
+def test_chromium_is_debians(live_server):
+    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists()
