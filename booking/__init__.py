@@ -56,7 +56,7 @@ def _finish_config(app: Flask) -> None:
         path = os.path.join(app.instance_path, "sprechstunde.sqlite3")
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     # Environment variables arrive as strings; accept the usual spellings.
-    for key in ("RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE"):
+    for key in ("RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"):
         value = config.get(key)
         if isinstance(value, str):
             config[key] = value.strip().lower() in ("1", "true", "yes", "on")
@@ -92,6 +92,8 @@ def _register_features(app: Flask) -> None:
     from booking.core import views as core_views
     from booking.core.access import enforce_access
     from booking.desk import views as desk_views
+    from booking.notify import cli as notify_cli
+    from booking.notify import views as notify_views
     from booking.public import views as public_views
     from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
@@ -111,8 +113,13 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(public_views.bp)
     app.register_blueprint(api_views.bp)
     app.register_blueprint(desk_views.bp)
+    app.register_blueprint(notify_views.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
+    app.cli.add_command(notify_cli.outbox_cli)
+    app.cli.add_command(notify_cli.reminders_cli)
+    app.cli.add_command(notify_cli.agenda_cli)
+    app.cli.add_command(notify_cli.worker_command)
 
     from booking.templating import init_app as init_templating
 

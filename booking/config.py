@@ -46,5 +46,25 @@ class DefaultConfig:
     LANGUAGES = ["de", "en"]
     DISPLAY_TIMEZONE = "Europe/Berlin"
 
+    # Mail: without MAIL_SERVER, messages go to the in-app viewer only (development).
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_DEFAULT_SENDER = "Sprechstunde <noreply@sprechstunde.invalid>"
+    MAIL_TIMEOUT_SECONDS = 20
+    # SMS for families without email: "viewer" (nothing leaves the app) or "http".
+    SMS_PROVIDER = "viewer"
+    SMS_GATEWAY_URL = ""
+    SMS_GATEWAY_TOKEN = ""
+    SMS_SENDER = "Sprechstunde"
+    REMINDER_HOURS_BEFORE = 24
+    OUTBOX_MAX_ATTEMPTS = 8
+    WORKER_INTERVAL_SECONDS = 60
+    # Links in messages need the public address of the site.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
     # Closed every year besides the public holidays of NRW ("MM-DD").
     YEARLY_CLOSED_DAYS = ["12-24", "12-31"]

@@ -4,7 +4,7 @@ from datetime import date, datetime, time
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -109,5 +109,8 @@ def init_app(app: Flask) -> None:
         return {
             "current_locale": str(locale) if locale else app.config["BABEL_DEFAULT_LOCALE"],
             "supported_languages": app.config["LANGUAGES"],
-            "logout_form": ConfirmForm() if current_user.is_authenticated else None,
+            # Messages are also rendered outside requests (CLI, worker): no user there.
+            "logout_form": (
+                ConfirmForm() if has_request_context() and current_user.is_authenticated else None
+            ),
         }

@@ -12,7 +12,11 @@ KEYWORDS = {"_": None, "gettext": None, "_l": None, "N_": None, "ngettext": (1, 
 
 
 def extracted_messages() -> set[str]:
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    method_map = [
+        ("**.py", "python"),
+        ("**/templates/**.html", "jinja2"),
+        ("**/templates/**.txt", "jinja2"),
+    ]
     messages = set()
     for _, _, message, _, _ in extract_from_dir(
         ROOT / "booking", method_map=method_map, keywords=KEYWORDS

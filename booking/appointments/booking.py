@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -28,8 +28,10 @@ from booking.appointments.models import (
 from booking.appointments.services import log_event
 from booking.audit.services import record_event
 from booking.auth.models import StaffUser
+from booking.core.transactions import begin_write
 from booking.core.validation import is_language_code, normalize_phone
 from booking.extensions import db
+from booking.notify.services import queue_family_message, queue_staff_notice
 from booking.offices.models import Service
 from booking.schedule.engine import BERLIN, HoursRule, Slot, free_slots
 from booking.schedule.models import WeeklyHours
@@ -137,16 +139,6 @@ def token_for_key(idempotency_key: str) -> str:
     secret = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(secret, b"manage:" + idempotency_key.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def begin_write() -> None:
-    """Start the session's transaction as a writer before checking for conflicts."""
-    session = db.session()  # the scoped session's current Session
-    if session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write() needs a session without pending changes")
-        session.commit()
-    session.connection(execution_options={"sqlite_immediate": True})
 
 
 def _local_day(start: datetime):
@@ -270,6 +262,7 @@ def book_appointment(
     """Book `start` for a family; the caller commits. Raises an AppointmentError subclass."""
     if start.tzinfo is None:
         raise NotASlot(_l("The time needs a time zone."), field="start")
+    start = start.astimezone(UTC)  # instants are UTC everywhere inside
     begin_write()
     if idempotency_key:
         existing = db.session.scalar(
@@ -301,6 +294,7 @@ def book_appointment(
     _insert_first_free(appointment, candidates)
     log_event(appointment, "booked", actor, channel.value)
     db.session.flush()
+    queue_family_message(appointment, "confirmation", manage_token=token, now=now)
     return Booking(appointment, token)
 
 
@@ -337,12 +331,15 @@ def cancel_by_family(appointment: Appointment, now: datetime) -> None:
     appointment.cancel("Abgesagt durch die Familie", now)
     log_event(appointment, "cancelled_by_family", None)
     db.session.flush()
+    queue_family_message(appointment, "cancelled", now=now)
+    queue_staff_notice(appointment, "staff_cancelled")
 
 
 def move_appointment(
     appointment: Appointment, start: datetime, now: datetime, actor: StaffUser | None = None
 ) -> Booking:
     """Move to another free slot of the same service; a new manage token replaces the old."""
+    start = start.astimezone(UTC)
     begin_write()
     db.session.refresh(appointment)
     _require_changeable(appointment, now, actor)
@@ -370,6 +367,9 @@ def move_appointment(
             continue
         log_event(appointment, "moved", actor, f"from {old[0]:%Y-%m-%d %H:%M} UTC")
         db.session.flush()
+        queue_family_message(appointment, "moved", manage_token=token, now=now)
+        if actor is None:
+            queue_staff_notice(appointment, "staff_moved")
         return Booking(appointment, token)
     raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
 
@@ -394,3 +394,4 @@ def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetim
         raise SlotTaken(_l("The time has been booked by someone else meanwhile.")) from error
     log_event(appointment, "restored", actor)
     db.session.flush()
+    queue_family_message(appointment, "confirmation", now=now)

@@ -1,6 +1,7 @@
 """The .ics file a family adds to their own calendar."""
 
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parseaddr
 
 from icalendar import Calendar, Event
 
@@ -11,7 +12,13 @@ def appointment_uid(appointment: Appointment) -> str:
     return f"appointment-{appointment.id}@sprechstunde"
 
 
-def appointment_ics(appointment: Appointment, now: datetime, method: str = "PUBLISH") -> bytes:
+def appointment_ics(
+    appointment: Appointment,
+    now: datetime,
+    method: str = "PUBLISH",
+    organizer: str | None = None,
+) -> bytes:
+    """One event; REQUEST for new or moved, CANCEL for cancelled (same UID, rising SEQUENCE)."""
     calendar = Calendar()
     calendar.add("prodid", "-//Sprechstunde//Appointment//DE")
     calendar.add("version", "2.0")
@@ -19,8 +26,9 @@ def appointment_ics(appointment: Appointment, now: datetime, method: str = "PUBL
     event = Event()
     event.add("uid", appointment_uid(appointment))
     event.add("dtstamp", now)
-    event.add("dtstart", appointment.starts_at)
-    event.add("dtend", appointment.ends_at)
+    # Always UTC ("Z"): a TZID without its VTIMEZONE is read as floating time by some clients.
+    event.add("dtstart", appointment.starts_at.astimezone(UTC))
+    event.add("dtend", appointment.ends_at.astimezone(UTC))
     event.add("sequence", appointment.sequence)
     event.add("summary", f"{appointment.service.name} – {appointment.office.name}")
     event.add("location", appointment.office.address)
@@ -29,5 +37,10 @@ def appointment_ics(appointment: Appointment, now: datetime, method: str = "PUBL
         event.add("status", "CANCELLED")
     else:
         event.add("status", "CONFIRMED")
+    if organizer:  # RFC 5546: REQUEST and CANCEL name the organizer and the attendee
+        address = parseaddr(organizer)[1]
+        event.add("organizer", f"mailto:{address}", parameters={"CN": "Sprechstunde"})
+        if appointment.email:
+            event.add("attendee", f"mailto:{appointment.email}", parameters={"RSVP": "FALSE"})
     calendar.add_component(event)
     return calendar.to_ical()

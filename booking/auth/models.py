@@ -67,6 +67,7 @@ class StaffUser(UserMixin, db.Model):
     # Rotated on login, logout, password change and deactivation: old cookies stop working.
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     active: Mapped[bool] = mapped_column(default=True)
+    wants_daily_agenda: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # sha256 of the secret in the caseworker's calendar feed URL; None when revoked.
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

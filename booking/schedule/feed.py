@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event
 from sqlalchemy import select
@@ -68,8 +68,8 @@ def build_feed(user: StaffUser, now: datetime, site_name: str) -> bytes:
         event = Event()
         event.add("uid", f"appointment-{appointment.id}@sprechstunde")
         event.add("dtstamp", now)
-        event.add("dtstart", appointment.starts_at)
-        event.add("dtend", appointment.ends_at)
+        event.add("dtstart", appointment.starts_at.astimezone(UTC))
+        event.add("dtend", appointment.ends_at.astimezone(UTC))
         event.add("sequence", appointment.sequence)
         event.add("summary", f"{appointment.service.name} [{appointment.reference}]")
         event.add("location", appointment.office.address)
@@ -84,8 +84,8 @@ def build_feed(user: StaffUser, now: datetime, site_name: str) -> bytes:
             stamp = occurrence.start.strftime("%Y%m%dT%H%M%SZ")
             event.add("uid", f"consultation-{occurrence.rule_id}-{stamp}@sprechstunde")
             event.add("dtstamp", now)
-            event.add("dtstart", occurrence.start)
-            event.add("dtend", occurrence.end)
+            event.add("dtstart", occurrence.start.astimezone(UTC))
+            event.add("dtend", occurrence.end.astimezone(UTC))
             event.add("summary", f"Offene Sprechstunde: {office.name}")
             event.add("location", office.address)
             calendar.add_component(event)

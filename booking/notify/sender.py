@@ -1,0 +1,175 @@
+"""Send what the outbox holds: each message once, retried with backoff, never lost.
+
+Two senders may run at once: a message is claimed with a conditional UPDATE (pending ->
+sending) that only one of them can win, and only the winner sends it.
+"""
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from booking.core.transactions import begin_write
+from booking.extensions import db
+from booking.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
+from booking.notify.transport import (
+    HttpSmsGateway,
+    PermanentFailure,
+    SmsProvider,
+    SmtpSettings,
+    TemporaryFailure,
+    ViewerSmsProvider,
+    build_email,
+    send_email,
+)
+
+BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
+# A claim older than this belongs to a sender that died; the message goes back to pending.
+STALE_CLAIM = timedelta(minutes=15)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=BACKOFF_MINUTES[min(attempts, len(BACKOFF_MINUTES)) - 1])
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def smtp_settings() -> SmtpSettings | None:
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        return None
+    return SmtpSettings(
+        server=config["MAIL_SERVER"],
+        port=int(config["MAIL_PORT"]),
+        use_tls=bool(config["MAIL_USE_TLS"]),
+        use_ssl=bool(config["MAIL_USE_SSL"]),
+        username=config["MAIL_USERNAME"],
+        password=config["MAIL_PASSWORD"],
+        sender=config["MAIL_DEFAULT_SENDER"],
+        timeout=float(config["MAIL_TIMEOUT_SECONDS"]),
+    )
+
+
+def sms_provider() -> SmsProvider:
+    config = current_app.config
+    if config["SMS_PROVIDER"] == "http":
+        return HttpSmsGateway(
+            config["SMS_GATEWAY_URL"], config["SMS_GATEWAY_TOKEN"], config["SMS_SENDER"]
+        )
+    return ViewerSmsProvider()
+
+
+def release_stale_claims(now: datetime) -> int:
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING,
+            OutboxMessage.claimed_at < now - STALE_CLAIM,
+        )
+        .values(status=OutboxStatus.PENDING, claimed_by=None)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def claim(message_id: int, now: datetime, me: str) -> bool:
+    """Atomically take one pending message; False when another sender was faster."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=me)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver(message: OutboxMessage, smtp: SmtpSettings | None, sms: SmsProvider) -> str:
+    """Send one message; returns the transport's name. Raises Temporary/PermanentFailure."""
+    if message.channel == OutboxChannel.SMS:
+        sms.send(message.recipient, message.body_text)
+        return sms.name
+    if smtp is None:
+        return "viewer"  # development: no mail server; admins read it in the outbox viewer
+    email = build_email(
+        smtp.sender,
+        message.recipient,
+        message.subject,
+        message.body_text,
+        message.body_html,
+        message.ics,
+        message.ics_method,
+    )
+    send_email(smtp, email)
+    return "smtp"
+
+
+def record_outcome(
+    message_id: int, outcome: OutboxStatus, transport: str | None, error: str | None, now
+) -> None:
+    begin_write()  # another sender may have written meanwhile: take the lock, then read
+    message = db.session.get(OutboxMessage, message_id)
+    message.attempts += 1
+    message.status = outcome
+    message.claimed_by = None
+    if outcome == OutboxStatus.SENT:
+        message.transport = transport
+        message.sent_at = now
+        message.last_error = None
+    else:
+        message.last_error = (error or "")[:500]
+        if outcome == OutboxStatus.PENDING:
+            message.next_attempt_at = now + backoff(message.attempts)
+    db.session.commit()
+
+
+def send_pending(now: datetime, limit: int = 200) -> SendReport:
+    """One pass over the due messages. Each is committed on its own."""
+    report = SendReport()
+    release_stale_claims(now)
+    smtp, sms, me = smtp_settings(), sms_provider(), worker_name()
+    due = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    for message_id in due:
+        if not claim(message_id, now, me):
+            continue
+        message = db.session.get(OutboxMessage, message_id)
+        db.session.expunge(message)  # read it, then let go of the read transaction
+        db.session.commit()
+        try:
+            transport, outcome, error = deliver(message, smtp, sms), OutboxStatus.SENT, None
+        except PermanentFailure as failure:
+            transport, outcome, error = None, OutboxStatus.FAILED, str(failure)
+            report.failed += 1
+        except TemporaryFailure as failure:
+            transport, error = None, str(failure)
+            if message.attempts + 1 >= max_attempts:
+                outcome = OutboxStatus.FAILED
+                report.failed += 1
+            else:
+                outcome = OutboxStatus.PENDING
+                report.retried += 1
+        if error:
+            report.errors.append(f"#{message.id}: {error}")
+        else:
+            report.sent += 1
+        record_outcome(message_id, outcome, transport, error, now)
+    return report

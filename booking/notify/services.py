@@ -1,0 +1,216 @@
+"""Render messages and put them in the outbox, in the transaction of the change itself."""
+
+import re
+from datetime import datetime, timedelta
+
+from flask import current_app, has_request_context, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from booking.appointments.calendar_file import appointment_ics
+from booking.appointments.models import Appointment, AppointmentStatus
+from booking.auth.models import StaffUser
+from booking.extensions import db
+from booking.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
+from booking.schedule.engine import BERLIN
+
+# The family's language when we have a catalog for it, else German.
+NO_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+def one_line(text: str) -> str:
+    """Header-safe: CR or LF can never start a new header line."""
+    return NO_LINE_BREAKS.sub(" ", text or "").strip()
+
+
+def message_locale(language: str | None) -> str:
+    supported = current_app.config["LANGUAGES"]
+    return language if language in supported else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def site_url(path: str) -> str:
+    base = request.host_url if has_request_context() else current_app.config["PUBLIC_BASE_URL"]
+    return base.rstrip("/") + path
+
+
+def _family_channel(appointment: Appointment) -> tuple[OutboxChannel, str] | None:
+    if appointment.email:
+        return OutboxChannel.EMAIL, appointment.email
+    if appointment.phone:
+        return OutboxChannel.SMS, appointment.phone
+    return None
+
+
+SUBJECTS = {
+    "confirmation": lambda: _("Your appointment is booked"),
+    "moved": lambda: _("Your appointment has been moved"),
+    "cancelled": lambda: _("Your appointment is cancelled"),
+    "reminder": lambda: _("Reminder of your appointment"),
+}
+
+
+def queue_family_message(
+    appointment: Appointment,
+    kind: str,
+    manage_token: str | None = None,
+    dedupe_key: str | None = None,
+    now: datetime | None = None,
+) -> OutboxMessage | None:
+    """Queue confirmation, moved, cancelled or reminder for the family (never their note)."""
+    target = _family_channel(appointment)
+    if target is None:
+        return None
+    channel, recipient = target
+    manage_url = site_url(f"/manage/{manage_token}") if manage_token else None
+    context = {
+        "appointment": appointment,
+        "kind": kind,
+        "manage_url": manage_url,
+        "local_start": appointment.starts_at.astimezone(BERLIN),
+        "local_end": appointment.ends_at.astimezone(BERLIN),
+    }
+    with force_locale(message_locale(appointment.language)):
+        subject = one_line(f"{SUBJECTS[kind]()} – {appointment.service.name}")
+        if channel == OutboxChannel.SMS:
+            text = render_template("notify/family.sms.txt", **context)
+            html = None
+        else:
+            text = render_template("notify/family.txt", **context)
+            html = render_template("notify/family.html", **context)
+    ics = None
+    method = None
+    if channel == OutboxChannel.EMAIL:
+        method = "CANCEL" if appointment.status == AppointmentStatus.CANCELLED else "REQUEST"
+        ics = appointment_ics(
+            appointment,
+            now or datetime.now(BERLIN),
+            method=method,
+            organizer=current_app.config["MAIL_DEFAULT_SENDER"],
+        ).decode()
+    message = OutboxMessage(
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        ics=ics,
+        ics_method=method,
+        appointment_id=appointment.id,
+        dedupe_key=dedupe_key,
+    )
+    db.session.add(message)
+    return message
+
+
+def queue_staff_notice(appointment: Appointment, kind: str) -> OutboxMessage | None:
+    """Tell the caseworker that a family cancelled or moved (no family contact details)."""
+    staff = appointment.staff
+    if staff is None or not staff.active:
+        return None
+    context = {
+        "appointment": appointment,
+        "kind": kind,
+        "local_start": appointment.starts_at.astimezone(BERLIN),
+        "calendar_url": site_url(f"/appointments/{appointment.id}"),
+    }
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        subject = one_line(
+            _("A family cancelled: %(ref)s", ref=appointment.reference)
+            if kind == "staff_cancelled"
+            else _("A family moved their appointment: %(ref)s", ref=appointment.reference)
+        )
+        text = render_template("notify/staff_notice.txt", **context)
+    message = OutboxMessage(
+        kind=kind,
+        channel=OutboxChannel.EMAIL,
+        recipient=staff.email,
+        subject=subject,
+        body_text=text,
+        appointment_id=appointment.id,
+        staff_id=staff.id,
+    )
+    db.session.add(message)
+    return message
+
+
+def queue_reminders(now: datetime) -> int:
+    """Queue a reminder for every booked appointment starting within the reminder window.
+
+    Idempotent: the dedupe key names the appointment and its start, so running it twice
+    queues each reminder once, and a moved appointment gets a reminder for its new time.
+    """
+    hours = current_app.config["REMINDER_HOURS_BEFORE"]
+    due = db.session.scalars(
+        select(Appointment).where(
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + timedelta(hours=hours),
+        )
+    ).all()
+    if not due:
+        return 0
+    keys = {f"reminder:{a.id}:{int(a.starts_at.timestamp())}": a for a in due}
+    existing = set(
+        db.session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys)))
+        )
+    )
+    queued = 0
+    for key, appointment in keys.items():
+        if key in existing:
+            continue
+        if queue_family_message(appointment, "reminder", dedupe_key=key, now=now) is not None:
+            queued += 1
+    db.session.flush()
+    return queued
+
+
+def queue_daily_agendas(now: datetime) -> int:
+    """Each opted-in caseworker's appointments of the local day, once per day."""
+    # appointments.services queues messages through this module: import it late.
+    from booking.appointments.services import appointments_between
+
+    day = now.astimezone(BERLIN).date()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
+    queued = 0
+    staff = db.session.scalars(
+        select(StaffUser).where(StaffUser.active.is_(True), StaffUser.wants_daily_agenda.is_(True))
+    )
+    for user in staff:
+        key = f"agenda:{user.id}:{day.isoformat()}"
+        if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+            continue
+        appointments = [
+            a
+            for a in appointments_between(start, start + timedelta(days=1), staff_ids=[user.id])
+            if a.status == AppointmentStatus.BOOKED
+        ]
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            subject = one_line(_("Your appointments on %(day)s", day=day.strftime("%d.%m.%Y")))
+            text = render_template(
+                "notify/staff_agenda.txt", user=user, day=day, appointments=appointments, tz=BERLIN
+            )
+        db.session.add(
+            OutboxMessage(
+                kind="staff_agenda",
+                channel=OutboxChannel.EMAIL,
+                recipient=user.email,
+                subject=subject,
+                body_text=text,
+                staff_id=user.id,
+                dedupe_key=key,
+            )
+        )
+        queued += 1
+    db.session.flush()
+    return queued
+
+
+def pending_count() -> int:
+    return len(
+        db.session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
+        ).all()
+    )
