@@ -43,6 +43,20 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def enum_type(enum_cls, name: str):
+    """A string column holding an enum's values, with a CHECK constraint, on every engine."""
+    from sqlalchemy import Enum
+
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=20,
+        values_callable=lambda cls: [member.value for member in cls],
+        create_constraint=True,
+        name=name,
+    )
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

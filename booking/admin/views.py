@@ -44,6 +44,16 @@ def attach_error(form, error: BookingError) -> None:
         form.form_errors.append(str(error.message))
 
 
+def attach_field_errors(form, errors: dict, aliases: dict | None = None) -> None:
+    """Put {field: message} from a service onto the form; unknown fields go above it."""
+    for field_name, message in errors.items():
+        target = getattr(form, (aliases or {}).get(field_name, field_name), None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*target.errors, str(message)]
+        else:
+            form.form_errors.append(str(message))
+
+
 def office_choices() -> list[tuple[int, str]]:
     offices = db.session.scalars(select(Office).order_by(Office.name))
     return [(office.id, office.name) for office in offices]

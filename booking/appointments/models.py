@@ -8,9 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.auth.models import StaffUser
 from booking.core.exceptions import BookingError
-from booking.db import UTCDateTime, utcnow
+from booking.db import UTCDateTime, enum_type, utcnow
 from booking.extensions import db
-from booking.offices.models import Office, Service, enum_values
+from booking.offices.models import Office, Service
 
 # No 0/O, 1/I/L: references are read out on the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -70,25 +70,11 @@ class Appointment(db.Model):
     # End plus the service's buffer: the caseworker's time this appointment holds.
     busy_until: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[AppointmentStatus] = mapped_column(
-        sa.Enum(
-            AppointmentStatus,
-            native_enum=False,
-            length=20,
-            values_callable=enum_values,
-            create_constraint=True,
-            name="appointment_status",
-        ),
+        enum_type(AppointmentStatus, "appointment_status"),
         default=AppointmentStatus.BOOKED,
     )
     channel: Mapped[Channel] = mapped_column(
-        sa.Enum(
-            Channel,
-            native_enum=False,
-            length=20,
-            values_callable=enum_values,
-            create_constraint=True,
-            name="appointment_channel",
-        ),
+        enum_type(Channel, "appointment_channel"),
         default=Channel.ONLINE,
     )
     family_name: Mapped[str] = mapped_column(sa.String(120))

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.db import UTCDateTime, utcnow
+from booking.db import UTCDateTime, enum_type, utcnow
 from booking.extensions import db
-from booking.offices.models import Office, Service, enum_values
+from booking.offices.models import Office, Service
 
 
 class Role(enum.StrEnum):
@@ -53,16 +53,7 @@ class StaffUser(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    role: Mapped[Role] = mapped_column(
-        sa.Enum(
-            Role,
-            native_enum=False,
-            length=20,
-            values_callable=enum_values,
-            create_constraint=True,
-            name="staff_role",
-        )
-    )
+    role: Mapped[Role] = mapped_column(enum_type(Role, "staff_role"))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     # Rotated on login, logout, password change and deactivation: old cookies stop working.
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)

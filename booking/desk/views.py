@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from booking.admin.views import attach_field_errors
 from booking.appointments.booking import (
     InvalidFamilyDetails,
     SlotTaken,
@@ -119,10 +120,7 @@ def book(slug: str):
             )
         except InvalidFamilyDetails as error:
             db.session.rollback()
-            for field, message in error.errors.items():
-                target = getattr(form, field, None)
-                if target is not None:
-                    target.errors = [*target.errors, str(message)]
+            attach_field_errors(form, error.errors)
             status = 422
         except SlotTaken as error:
             db.session.rollback()

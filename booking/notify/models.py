@@ -4,9 +4,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from booking.db import UTCDateTime, utcnow
+from booking.db import UTCDateTime, enum_type, utcnow
 from booking.extensions import db
-from booking.offices.models import enum_values
 
 
 class OutboxChannel(enum.StrEnum):
@@ -21,17 +20,6 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-def _enum(cls, name: str):
-    return sa.Enum(
-        cls,
-        native_enum=False,
-        length=20,
-        values_callable=enum_values,
-        create_constraint=True,
-        name=name,
-    )
-
-
 class OutboxMessage(db.Model):
     """One message, rendered when the change that causes it is committed."""
 
@@ -41,7 +29,7 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(sa.String(40))
-    channel: Mapped[OutboxChannel] = mapped_column(_enum(OutboxChannel, "outbox_channel"))
+    channel: Mapped[OutboxChannel] = mapped_column(enum_type(OutboxChannel, "outbox_channel"))
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body_text: Mapped[str] = mapped_column(sa.Text)
@@ -57,7 +45,7 @@ class OutboxMessage(db.Model):
     # Makes "queue this once" safe to run twice (reminders, daily agendas).
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(
-        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
+        enum_type(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.db import UTCDateTime, utcnow
+from booking.db import UTCDateTime, enum_type, utcnow
 from booking.extensions import db
 
 
@@ -28,16 +28,7 @@ class Office(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[OfficeKind] = mapped_column(
-        sa.Enum(
-            OfficeKind,
-            native_enum=False,
-            length=20,
-            values_callable=enum_values,
-            create_constraint=True,
-            name="office_kind",
-        )
-    )
+    kind: Mapped[OfficeKind] = mapped_column(enum_type(OfficeKind, "office_kind"))
     district: Mapped[int | None]
     address: Mapped[str] = mapped_column(sa.String(300))
     operator: Mapped[str] = mapped_column(sa.String(200))

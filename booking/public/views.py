@@ -4,6 +4,7 @@ from flask import Blueprint, abort, make_response, render_template, request, url
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from booking.admin.views import attach_field_errors
 from booking.appointments.booking import (
     InvalidFamilyDetails,
     SlotTaken,
@@ -126,10 +127,7 @@ def details(slug: str):
         )
     except InvalidFamilyDetails as error:
         db.session.rollback()
-        for field, message in error.errors.items():
-            target = getattr(form, "email" if field == "contact" else field, None)
-            if target is not None:
-                target.errors = [*target.errors, str(message)]
+        attach_field_errors(form, error.errors, aliases={"contact": "email"})
         return render_details(service, form, start, 422)
     except SlotTaken as error:
         db.session.rollback()

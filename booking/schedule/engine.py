@@ -17,6 +17,15 @@ from zoneinfo import ZoneInfo
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
+def recurs_on(weekday: int, valid_from: date | None, valid_until: date | None, day: date) -> bool:
+    """Does a weekly rule on `weekday`, valid between the optional dates, fall on `day`?"""
+    return (
+        day.weekday() == weekday
+        and (valid_from is None or valid_from <= day)
+        and (valid_until is None or day <= valid_until)
+    )
+
+
 @dataclass(frozen=True)
 class BookingRules:
     """What the service says about length, spacing and how early and late one may book."""
@@ -44,11 +53,7 @@ class HoursRule:
     valid_until: date | None = None
 
     def applies_on(self, day: date) -> bool:
-        return (
-            day.weekday() == self.weekday
-            and (self.valid_from is None or self.valid_from <= day)
-            and (self.valid_until is None or day <= self.valid_until)
-        )
+        return recurs_on(self.weekday, self.valid_from, self.valid_until, day)
 
 
 @dataclass(frozen=True)
@@ -243,11 +248,7 @@ class ConsultationRule:
     rule_id: int | None = None
 
     def applies_on(self, day: date) -> bool:
-        return (
-            day.weekday() == self.weekday
-            and (self.valid_from is None or self.valid_from <= day)
-            and (self.valid_until is None or day <= self.valid_until)
-        )
+        return recurs_on(self.weekday, self.valid_from, self.valid_until, day)
 
 
 SCHEDULED = "scheduled"

@@ -5,10 +5,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from booking.auth.models import StaffUser
-from booking.db import UTCDateTime, utcnow
+from booking.db import UTCDateTime, enum_type, utcnow
 from booking.extensions import db
-from booking.offices.models import Office, enum_values
-from booking.schedule.engine import BERLIN
+from booking.offices.models import Office
+from booking.schedule.engine import BERLIN, recurs_on
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RECURRENCE_FIELDS = ("weekday", "start_time", "end_time", "valid_from", "valid_until")
@@ -43,11 +43,7 @@ class WeeklyRecurrence:
         return tuple(getattr(self, name) for name in RECURRENCE_FIELDS)
 
     def applies_on(self, day: date) -> bool:
-        return (
-            day.weekday() == self.weekday
-            and (self.valid_from is None or self.valid_from <= day)
-            and (self.valid_until is None or day <= self.valid_until)
-        )
+        return recurs_on(self.weekday, self.valid_from, self.valid_until, day)
 
 
 class WeeklyHours(WeeklyRecurrence, db.Model):
@@ -110,16 +106,7 @@ class Absence(db.Model):
     staff_id: Mapped[int] = mapped_column(
         sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[AbsenceKind] = mapped_column(
-        sa.Enum(
-            AbsenceKind,
-            native_enum=False,
-            length=20,
-            values_callable=enum_values,
-            create_constraint=True,
-            name="absence_kind",
-        )
-    )
+    kind: Mapped[AbsenceKind] = mapped_column(enum_type(AbsenceKind, "absence_kind"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     all_day: Mapped[bool] = mapped_column(default=True)

@@ -210,6 +210,20 @@ def _absences_only(staff_ids, start: datetime, end: datetime) -> list[Busy]:
 # Weekly hours
 
 
+def _checked_recurrence(weekdays, start, end, valid_from, valid_until) -> list[int]:
+    """The sorted weekdays of a recurring range, or ScheduleError naming the bad field."""
+    if start >= end:
+        raise ScheduleError(_l("The start must be before the end."), field="end")
+    if valid_from and valid_until and valid_from > valid_until:
+        raise ScheduleError(
+            _l("'Valid from' must not be after 'valid until'."), field="valid_until"
+        )
+    weekdays = sorted(set(weekdays))
+    if not weekdays:
+        raise ScheduleError(_l("Please choose at least one day."), field="weekdays")
+    return weekdays
+
+
 def _overlaps(a_from, a_until, b_from, b_until) -> bool:
     """Do two optional validity ranges share a day?"""
     return (a_from is None or b_until is None or a_from <= b_until) and (
@@ -229,19 +243,11 @@ def add_weekly_hours(
 ) -> list[WeeklyHours]:
     from booking.templating import WEEKDAY_LABELS  # labels live with the templates
 
-    if start >= end:
-        raise ScheduleError(_l("The start must be before the end."), field="end")
-    if valid_from and valid_until and valid_from > valid_until:
-        raise ScheduleError(
-            _l("'Valid from' must not be after 'valid until'."), field="valid_until"
-        )
+    weekdays = _checked_recurrence(weekdays, start, end, valid_from, valid_until)
     if staff.role != Role.CASEWORKER:
         raise ScheduleError(_l("Weekly hours are for caseworkers only."))
     if not any(o.id == office.id for o in staff.offices):
         raise ScheduleError(_l("This person does not work at this office."), field="office_id")
-    weekdays = sorted(set(weekdays))
-    if not weekdays:
-        raise ScheduleError(_l("Please choose at least one day."), field="weekdays")
     existing = db.session.scalars(
         select(WeeklyHours).where(
             WeeklyHours.staff_id == staff.id, WeeklyHours.weekday.in_(weekdays)
@@ -385,17 +391,9 @@ def add_consultation_hours(
     valid_until: date | None,
     actor: StaffUser,
 ) -> list[ConsultationHours]:
-    if start >= end:
-        raise ScheduleError(_l("The start must be before the end."), field="end")
-    if valid_from and valid_until and valid_from > valid_until:
-        raise ScheduleError(
-            _l("'Valid from' must not be after 'valid until'."), field="valid_until"
-        )
+    weekdays = _checked_recurrence(weekdays, start, end, valid_from, valid_until)
     if any(all(o.id != office.id for o in user.offices) for user in staff):
         raise ScheduleError(_l("This person does not work at this office."), field="staff_ids")
-    weekdays = sorted(set(weekdays))
-    if not weekdays:
-        raise ScheduleError(_l("Please choose at least one day."), field="weekdays")
     rows = []
     for weekday in weekdays:
         row = ConsultationHours(
