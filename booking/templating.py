@@ -39,6 +39,16 @@ STATUS_LABELS = {
     "attended": _l("attended"),
     "no_show": _l("no-show"),
 }
+EVENT_LABELS = {
+    "booked": _l("booked"),
+    "cancelled": _l("cancelled by staff"),
+    "cancelled_by_family": _l("cancelled by the family"),
+    "attended": _l("attended"),
+    "no_show": _l("no-show"),
+    "moved": _l("moved"),
+    "restored": _l("restored"),
+    "note_added": _l("note added"),
+}
 CHANNEL_LABELS = {"online": _l("online"), "phone": _l("by phone"), "desk": _l("at the desk")}
 CANCEL_REASON_LABELS = {
     "holiday": _l("public holiday"),
@@ -97,6 +107,7 @@ def init_app(app: Flask) -> None:
         Role=Role,
         STATUS_LABELS=STATUS_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS,
+        EVENT_LABELS=EVENT_LABELS,
         CANCEL_REASON_LABELS=CANCEL_REASON_LABELS,
         language_name=language_name,
         BERLIN_TZ=BERLIN,

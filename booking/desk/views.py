@@ -58,11 +58,12 @@ def week_choices(week) -> dict:
     groups = {}
     for day, slots in week.days:
         if slots:
-            label = format_date(day, format="full")
-            groups[label] = [
+            # The day stands in each option too: a closed select shows only the option.
+            short = format_date(day, format="EEE dd.MM.")
+            groups[format_date(day, format="full")] = [
                 (
                     slot.start.astimezone(BERLIN).isoformat(),
-                    slot.start.astimezone(BERLIN).strftime("%H:%M"),
+                    f"{short} {slot.start.astimezone(BERLIN):%H:%M}",
                 )
                 for slot in slots
             ]
