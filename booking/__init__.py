@@ -94,6 +94,7 @@ def _register_features(app: Flask) -> None:
     from booking.desk import views as desk_views
     from booking.notify import cli as notify_cli
     from booking.notify import views as notify_views
+    from booking.privacy import cli as privacy_cli
     from booking.public import views as public_views
     from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
@@ -120,6 +121,7 @@ def _register_features(app: Flask) -> None:
     app.cli.add_command(notify_cli.reminders_cli)
     app.cli.add_command(notify_cli.agenda_cli)
     app.cli.add_command(notify_cli.worker_command)
+    app.cli.add_command(privacy_cli.privacy_cli)
 
     from booking.templating import init_app as init_templating
 

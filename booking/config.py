@@ -66,5 +66,9 @@ class DefaultConfig:
     # Links in messages need the public address of the site.
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
+    # Retention: families' personal data is erased this long after the appointment ended.
+    RETENTION_DAYS_AFTER_APPOINTMENT = 180
+    OUTBOX_RETENTION_DAYS = 30
+
     # Closed every year besides the public holidays of NRW ("MM-DD").
     YEARLY_CLOSED_DAYS = ["12-24", "12-31"]

@@ -8,6 +8,7 @@ from booking.db import utcnow
 from booking.extensions import db
 from booking.notify.sender import send_pending
 from booking.notify.services import queue_daily_agendas, queue_reminders
+from booking.privacy.services import purge_personal_data
 
 outbox_cli = AppGroup("outbox", help="Send the messages waiting in the outbox.")
 reminders_cli = AppGroup("reminders", help="Queue appointment reminders.")
@@ -47,7 +48,7 @@ def agenda_queue() -> None:
 @click.option("--once", is_flag=True, help="One round, then exit (for tests and cron).")
 @with_appcontext
 def worker_command(once: bool) -> None:
-    """Queue reminders and send the outbox in a loop, for small installations."""
+    """Queue reminders, send the outbox and erase expired personal data, in a loop."""
     interval = int(current_app.config["WORKER_INTERVAL_SECONDS"])
     while True:
         queued = queue_reminders(utcnow())
@@ -55,6 +56,10 @@ def worker_command(once: bool) -> None:
         if queued:
             click.echo(f"queued {queued} reminder(s)")
         run_send()
+        purged = purge_personal_data(utcnow())
+        db.session.commit()
+        if purged.appointments or purged.messages:
+            click.echo(f"erased {purged.appointments} appointment(s), {purged.messages} message(s)")
         if once:
             return
         time.sleep(interval)

@@ -1,0 +1,57 @@
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import delete, update
+
+from booking.appointments.models import Appointment
+from booking.audit.services import record_event
+from booking.extensions import db
+from booking.notify.models import OutboxMessage, OutboxStatus
+from booking.privacy.retention import appointment_cutoff, outbox_cutoff
+
+ERASED_NAME = "–"
+
+
+@dataclass
+class PurgeReport:
+    appointments: int
+    messages: int
+
+
+def purge_personal_data(now: datetime) -> PurgeReport:
+    """Erase what identifies a family once the retention period has passed.
+
+    The appointment itself stays (time, service, status: the office's statistics); the name,
+    contact details, notes and manage link go. Delivered or failed messages are deleted.
+    Running it twice changes nothing more.
+    """
+    config = current_app.config
+    erased = db.session.execute(
+        update(Appointment)
+        .where(
+            Appointment.ends_at
+            < appointment_cutoff(now, config["RETENTION_DAYS_AFTER_APPOINTMENT"]),
+            Appointment.purged_at.is_(None),
+        )
+        .values(
+            family_name=ERASED_NAME,
+            email=None,
+            phone=None,
+            family_note="",
+            internal_note="",
+            manage_token_hash=None,
+            idempotency_key=None,
+            purged_at=now,
+        )
+    ).rowcount
+    deleted = db.session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED]),
+            OutboxMessage.created_at < outbox_cutoff(now, config["OUTBOX_RETENTION_DAYS"]),
+        )
+    ).rowcount
+    if erased or deleted:
+        record_event("privacy.purged", detail=f"appointments {erased}, messages {deleted}")
+    db.session.flush()
+    return PurgeReport(erased, deleted)
