@@ -104,3 +104,37 @@ def test_restore_a_cancelled_appointment(client, auth, reception):
     assert "inzwischen anderweitig gebucht" in page.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.CANCELLED
+
+
+@freeze_time(NOW)
+def test_staff_move_an_appointment_and_the_family_hears_of_it(client, auth, reception):
+    from booking.notify.models import OutboxMessage
+
+    auth.login(reception.email)
+    client.post(
+        "/desk/book/beratung-35a",
+        data={
+            "start": TEN,
+            "channel": "phone",
+            "name": "A",
+            "email": "a@example.org",
+            "language": "de",
+        },
+    )
+    appointment = db.session.scalar(select(Appointment))
+    old_hash = appointment.manage_token_hash
+    eleven = datetime(2027, 3, 4, 11, tzinfo=BERLIN).isoformat()
+    page = client.get(f"/appointments/{appointment.id}").get_data(as_text=True)
+    assert f'value="{eleven}"' in page
+    response = client.post(f"/appointments/{appointment.id}/move", data={"start": eleven})
+    assert response.status_code == 302
+    db.session.expire_all()
+    moved = db.session.get(Appointment, appointment.id)
+    assert moved.starts_at == datetime(2027, 3, 4, 11, tzinfo=BERLIN)
+    assert moved.manage_token_hash != old_hash and moved.sequence == 1
+    kinds = [m.kind for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert kinds == ["confirmation", "moved"]  # no staff notice when staff moved it
+    bad = client.post(
+        f"/appointments/{appointment.id}/move", data={"start": "2027-03-06T10:00:00+01:00"}
+    )
+    assert bad.status_code == 422

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import TextAreaField
+from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
@@ -20,3 +20,7 @@ class NoteForm(FlaskForm):
         validators=[DataRequired(_l("The note is empty.")), Length(max=500)],
         description=_l("Only staff see internal notes. Write no health details."),
     )
+
+
+class MoveForm(FlaskForm):
+    start = SelectField(_l("New time"), validators=[DataRequired(_l("Please choose a time."))])

@@ -1,11 +1,11 @@
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from booking.admin.views import attach_error, get_or_404
-from booking.appointments.booking import restore_appointment
-from booking.appointments.forms import CancelForm, NoteForm
-from booking.appointments.models import Appointment
+from booking.appointments.booking import move_appointment, restore_appointment
+from booking.appointments.forms import CancelForm, MoveForm, NoteForm
+from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.services import (
     add_internal_note,
     can_see_appointment,
@@ -20,6 +20,7 @@ from booking.core.access import staff_required
 from booking.core.exceptions import BookingError
 from booking.db import utcnow
 from booking.extensions import db
+from booking.public.services import parse_start, slot_week, week_choices
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 
@@ -31,12 +32,24 @@ def load(appointment_id: int) -> Appointment:
     return appointment
 
 
-def render_detail(appointment: Appointment, cancel_form=None, note_form=None):
+def move_form_for(appointment: Appointment, formdata=None) -> MoveForm:
+    """Free times of the same service in the next weeks, the appointment's own included."""
+    form = MoveForm(formdata=formdata)
+    if appointment.status == AppointmentStatus.BOOKED:
+        week = slot_week(appointment.service, None, utcnow(), exclude_appointment_id=appointment.id)
+        form.start.choices = week_choices(week)
+    else:
+        form.start.choices = []
+    return form
+
+
+def render_detail(appointment: Appointment, cancel_form=None, note_form=None, move_form=None):
     return render_template(
         "appointments/detail.html",
         appointment=appointment,
         cancel_form=cancel_form or CancelForm(formdata=None),
         note_form=note_form or NoteForm(formdata=None),
+        move_form=move_form or move_form_for(appointment),
         confirm=ConfirmForm(),
         now=utcnow(),
     )
@@ -127,3 +140,29 @@ def restore(appointment, actor, now):
 @staff_required
 def restore_cancelled(appointment_id: int):
     return run_action(appointment_id, restore, _("The appointment is booked again."))
+
+
+@bp.route("/<int:appointment_id>/move", methods=["POST"])
+@staff_required
+def move(appointment_id: int):
+    appointment = load(appointment_id)
+    form = move_form_for(appointment, formdata=request.form)
+    if form.validate_on_submit():
+        try:
+            booking = move_appointment(
+                appointment,
+                parse_start(form.start.data),
+                utcnow(),
+                actor=current_user._get_current_object(),
+            )
+        except BookingError as error:
+            db.session.rollback()
+            form.start.errors = [str(error.message)]
+        else:
+            db.session.commit()
+            flash(
+                _("Moved. The family gets a message with the new time and a new link."),
+                "success",
+            )
+            return redirect(url_for(".detail", appointment_id=booking.appointment.id))
+    return render_detail(load(appointment_id), move_form=form), 422

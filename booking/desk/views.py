@@ -1,7 +1,7 @@
 from datetime import date
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,8 +21,7 @@ from booking.desk.forms import DeskBookingForm
 from booking.extensions import db
 from booking.offices.models import Office, Service
 from booking.public.forms import FAMILY_LANGUAGES
-from booking.public.services import parse_start, slot_week
-from booking.schedule.engine import BERLIN
+from booking.public.services import parse_start, slot_week, week_choices
 from booking.templating import language_name
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -51,23 +50,6 @@ def service_or_403(slug: str) -> Service:
     if not current_user.can_access_office(service.office):
         abort(403)
     return service
-
-
-def week_choices(week) -> dict:
-    """Free times as option groups per day, for one select a receptionist can type into."""
-    groups = {}
-    for day, slots in week.days:
-        if slots:
-            # The day stands in each option too: a closed select shows only the option.
-            short = format_date(day, format="EEE dd.MM.")
-            groups[format_date(day, format="full")] = [
-                (
-                    slot.start.astimezone(BERLIN).isoformat(),
-                    f"{short} {slot.start.astimezone(BERLIN):%H:%M}",
-                )
-                for slot in slots
-            ]
-    return groups
 
 
 @bp.route("/book/<slug>", methods=["GET", "POST"])

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import format_date
 from sqlalchemy import select
 
 from booking.extensions import db
@@ -89,3 +90,20 @@ def offices_with_public_services() -> list[Office]:
         select(Office).where(Office.active.is_(True)).order_by(Office.district, Office.name)
     ).all()
     return [o for o in offices if any(s.public and s.active for s in o.services)]
+
+
+def week_choices(week) -> dict:
+    """Free times as option groups per day, for one select a receptionist can type into."""
+    groups = {}
+    for day, slots in week.days:
+        if slots:
+            # The day stands in each option too: a closed select shows only the option.
+            short = format_date(day, format="EEE dd.MM.")
+            groups[format_date(day, format="full")] = [
+                (
+                    slot.start.astimezone(BERLIN).isoformat(),
+                    f"{short} {slot.start.astimezone(BERLIN):%H:%M}",
+                )
+                for slot in slots
+            ]
+    return groups
