@@ -108,10 +108,6 @@ class Appointment(db.Model):
         cascade="all, delete-orphan",
     )
 
-    @property
-    def is_active(self) -> bool:
-        return self.status == AppointmentStatus.BOOKED
-
     def _require(self, allowed: tuple[AppointmentStatus, ...], message) -> None:
         if self.status not in allowed:
             raise AppointmentError(message)

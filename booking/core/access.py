@@ -1,6 +1,6 @@
 """Deny by default: every endpoint declares who may call it, and a request hook enforces it."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from flask import abort, current_app, request
 from flask_login import current_user
@@ -62,7 +62,3 @@ def enforce_access():
     if current_user.role not in rule:
         abort(403)
     return None
-
-
-def roles_of(rule: object) -> Iterable[Role]:
-    return rule if isinstance(rule, frozenset) else ()

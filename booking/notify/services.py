@@ -12,7 +12,7 @@ from booking.appointments.calendar_file import appointment_ics
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.auth.models import StaffUser
 from booking.extensions import db
-from booking.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
+from booking.notify.models import OutboxChannel, OutboxMessage
 from booking.schedule.engine import BERLIN
 
 # The family's language when we have a catalog for it, else German.
@@ -206,11 +206,3 @@ def queue_daily_agendas(now: datetime) -> int:
         queued += 1
     db.session.flush()
     return queued
-
-
-def pending_count() -> int:
-    return len(
-        db.session.scalars(
-            select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
-        ).all()
-    )
