@@ -383,3 +383,19 @@ def test_daily_agenda_for_staff_who_opted_in(runner, client, auth, bookable_serv
     assert agenda.recipient == caseworker.email
     assert "10:00–10:45" in agenda.body_text
     assert "Haddad" not in agenda.body_text
+
+
+@freeze_time(NOW)
+def test_message_in_the_familys_language(client, bookable_service):
+    book(client, language="en")
+    [message] = outbox()
+    assert "your appointment is booked." in message.body_text
+    assert "Thursday, March 4, 2027, 10:00–10:45" in message.body_text
+    assert message.subject.startswith("Your appointment is booked")
+
+
+@freeze_time(NOW)
+def test_other_languages_fall_back_to_german(client, bookable_service):
+    book(client, language="ar")
+    [message] = outbox()
+    assert "Ihr Termin ist gebucht." in message.body_text
