@@ -29,6 +29,11 @@ def create_app(
     os.makedirs(app.instance_path, exist_ok=True)
     _finish_config(app)
     _check_config(app)
+    hops = int(app.config["PROXY_FIX_HOPS"])
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from booking import db as db_module
     from booking.extensions import babel, csrf, db, limiter, login_manager, migrate

@@ -26,6 +26,10 @@ class DefaultConfig:
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure in production only
     REMEMBER_COOKIE_HTTPONLY = True
 
+    # Number of trusted reverse proxies in front of the app (0: none). With 1, the client
+    # address and scheme come from X-Forwarded-For/-Proto, so rate limits count per family.
+    PROXY_FIX_HOPS = 0
+
     WTF_CSRF_TIME_LIMIT = None  # the CSRF token lives as long as the session
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 

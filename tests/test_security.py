@@ -83,3 +83,18 @@ def test_pages_load_nothing_from_other_hosts(client):
     html = client.get("/").get_data(as_text=True) + client.get("/login").get_data(as_text=True)
     assert "http://" not in html.replace("http://localhost", "")
     assert "https://" not in html
+
+
+def test_behind_a_proxy_rate_limits_count_per_client(app_factory):
+    app = app_factory(PROXY_FIX_HOPS=1, LOGIN_LIMIT_PER_IP="2 per minute")
+    client = app.test_client()
+
+    def attempt(ip: str) -> int:
+        return client.post(
+            "/login",
+            data={"email": f"x{ip}@example.org", "password": "x"},
+            headers={"X-Forwarded-For": ip},
+        ).status_code
+
+    assert [attempt("203.0.113.1") for _ in range(3)] == [200, 200, 429]
+    assert attempt("203.0.113.2") == 200  # another family behind the same proxy
