@@ -14,7 +14,7 @@ class DefaultConfig:
     # None means: SQLite file in the instance folder (filled in by create_app).
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    SQLITE_BUSY_TIMEOUT_MS = 5000
+    SQLITE_BUSY_TIMEOUT_MS = 10000
 
     # Staff sessions: idle and absolute limits, checked on every request.
     STAFF_IDLE_TIMEOUT = timedelta(minutes=30)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from booking import create_app
 from booking.appointments.booking import (
@@ -189,3 +189,40 @@ def test_not_a_slot_time_is_not_taken(app, one_caseworker):
     with pytest.raises(NotASlot):  # Saturday: no hours
         book_appointment(service, SLOT + timedelta(days=2), family(1), NOW)
     db.session.rollback()
+
+
+def test_a_busy_database_says_try_again_not_locked(app, one_caseworker, monkeypatch):
+    """When the write lock cannot be had, the family reads "try again", never a raw error."""
+    from sqlalchemy.orm import Session
+
+    from booking.core.transactions import DatabaseBusy
+
+    def locked(self, *args, **kwargs):
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(Session, "connection", locked)
+    monkeypatch.setattr("booking.core.transactions.time.sleep", lambda seconds: None)
+    service = db.session.get(Service, one_caseworker["short"])
+    with pytest.raises(DatabaseBusy):
+        book_appointment(service, SLOT, family(1), NOW)
+
+
+def test_api_answers_503_when_the_database_is_busy(client, bookable_service, monkeypatch):
+    from booking.core.transactions import DatabaseBusy
+
+    def busy(*args, **kwargs):
+        raise DatabaseBusy("busy")
+
+    monkeypatch.setattr("booking.api.views.book_appointment", busy)
+    response = client.post(
+        "/api/v1/bookings",
+        json={
+            "service": "beratung-35a",
+            "start": "2027-03-04T10:00:00+01:00",
+            "name": "X",
+            "email": "x@example.org",
+            "privacy_consent": True,
+        },
+    )
+    assert response.status_code == 503
+    assert response.json == {"error": "busy"}

@@ -21,6 +21,7 @@ from booking.appointments.booking import (
 )
 from booking.appointments.models import Appointment, AppointmentError, AppointmentStatus
 from booking.core.access import public
+from booking.core.transactions import DatabaseBusy
 from booking.db import utcnow
 from booking.extensions import csrf, db, limiter
 from booking.offices.models import Office
@@ -47,6 +48,12 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def handle_api_error(error: ApiError):
     return jsonify(error.body), error.status
+
+
+@bp.errorhandler(DatabaseBusy)
+def handle_busy(error: DatabaseBusy):
+    db.session.rollback()
+    return jsonify({"error": "busy"}), 503
 
 
 def bad_request(message: str) -> ApiError:

@@ -13,9 +13,10 @@ from booking.appointments.booking import (
     book_appointment,
     check_family_details,
 )
-from booking.appointments.models import AppointmentError, Channel
+from booking.appointments.models import Channel
 from booking.auth.models import Role, StaffUser
 from booking.core.access import staff_required
+from booking.core.exceptions import BookingError
 from booking.db import utcnow
 from booking.desk.forms import DeskBookingForm
 from booking.extensions import db
@@ -111,7 +112,7 @@ def book(slug: str):
             form.start.choices = week_choices(week)
             form.start.errors = [str(error.message)]
             status = 409
-        except AppointmentError as error:
+        except BookingError as error:  # no slot time, or the database is busy
             db.session.rollback()
             form.start.errors = [str(error.message)]
             status = 422

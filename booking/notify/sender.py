@@ -119,7 +119,8 @@ def deliver(message: OutboxMessage, smtp: SmtpSettings | None, sms: SmsProvider)
 def record_outcome(
     message_id: int, outcome: OutboxStatus, transport: str | None, error: str | None, now
 ) -> None:
-    begin_write()  # another sender may have written meanwhile: take the lock, then read
+    # The message went out: recording that must not give up (else it would be sent again).
+    begin_write(attempts=30)
     message = db.session.get(OutboxMessage, message_id)
     message.attempts += 1
     message.status = outcome

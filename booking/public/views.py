@@ -18,8 +18,9 @@ from booking.appointments.booking import (
     record_refusal,
 )
 from booking.appointments.calendar_file import appointment_ics
-from booking.appointments.models import AppointmentError, AppointmentStatus
+from booking.appointments.models import AppointmentStatus
 from booking.core.access import public
+from booking.core.exceptions import BookingError
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import OfficeKind
@@ -147,7 +148,7 @@ def details(slug: str):
         db.session.commit()
         form.form_errors.append(str(error.message))
         return render_details(service, form, start, 422)
-    except AppointmentError as error:
+    except BookingError as error:  # no slot time, too late, or the database is busy
         db.session.rollback()
         form.form_errors.append(str(error.message))  # about the time: shown above the form
         return render_details(service, form, start, 422)
@@ -220,7 +221,7 @@ def manage_cancel(token: str):
     if SlotChoiceForm().validate_on_submit():
         try:
             cancel_by_family(appointment, utcnow())
-        except AppointmentError as error:
+        except BookingError as error:
             db.session.rollback()
             message = str(error.message)
         else:
@@ -259,7 +260,7 @@ def manage_move(token: str):
         else:
             try:
                 booking = move_appointment(appointment, start, now)
-            except AppointmentError as error:
+            except BookingError as error:
                 db.session.rollback()
                 message, status = str(error.message), 409
             else:
