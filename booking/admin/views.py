@@ -66,12 +66,13 @@ def service_choices() -> list[tuple[int, str]]:
     return [(service.id, f"{service.office.name}: {service.name}") for service in services]
 
 
-def save_form(form, save, obj, success_message: str, target: str):
-    """Run a save service for a valid form; commit once, or keep the form with the error."""
+def commit_or_show(form, action, success_message: str, target: str):
+    """For a valid form: run the service, commit once and redirect; on a refusal roll back
+    and return None, with the message on the form (which keeps what was typed)."""
     if not form.validate_on_submit():
         return None
     try:
-        save(obj, form.data, current_user._get_current_object())
+        action()
     except BookingError as error:
         db.session.rollback()
         attach_error(form, error)
@@ -79,6 +80,16 @@ def save_form(form, save, obj, success_message: str, target: str):
     db.session.commit()
     flash(success_message, "success")
     return redirect(target)
+
+
+def save_form(form, save, obj, success_message: str, target: str):
+    """Run a save service (obj, data, actor) for a valid form, as commit_or_show does."""
+    return commit_or_show(
+        form,
+        lambda: save(obj, form.data, current_user._get_current_object()),
+        success_message,
+        target,
+    )
 
 
 def toggle_active(setter, obj, active: bool, target: str):

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking.admin.views import attach_error, get_or_404
+from booking.admin.views import attach_error, commit_or_show, get_or_404
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role, StaffUser
 from booking.core.access import admin_required, public, roles_required, staff_required
@@ -162,26 +162,23 @@ def hours_page(staff_id: int | None):
     user = target_staff(staff_id)
     form = WeeklyHoursForm()
     form.office_id.choices = [(office.id, office.name) for office in user.offices]
-    if form.validate_on_submit():
-        office = db.session.get(Office, form.office_id.data)
-        try:
-            add_weekly_hours(
-                user,
-                office,
-                form.weekdays.data,
-                form.start.data,
-                form.end.data,
-                form.valid_from.data,
-                form.valid_until.data,
-                actor=me(),
-            )
-        except BookingError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Hours added."), "success")
-            return redirect(request.path)
+    done = commit_or_show(
+        form,
+        lambda: add_weekly_hours(
+            user,
+            db.session.get(Office, form.office_id.data),
+            form.weekdays.data,
+            form.start.data,
+            form.end.data,
+            form.valid_from.data,
+            form.valid_until.data,
+            actor=me(),
+        ),
+        _("Hours added."),
+        request.path,
+    )
+    if done:
+        return done
     hours = db.session.scalars(
         select(WeeklyHours)
         .where(WeeklyHours.staff_id == user.id)
@@ -309,23 +306,20 @@ def closures():
     form = ClosureForm()
     offices = db.session.scalars(select(Office).order_by(Office.name)).all()
     form.office_id.choices = [(0, _("All offices"))] + [(o.id, o.name) for o in offices]
-    if form.validate_on_submit():
-        office = db.session.get(Office, form.office_id.data) if form.office_id.data else None
-        try:
-            add_closure(
-                office,
-                form.first_day.data,
-                form.last_day.data or form.first_day.data,
-                form.reason.data,
-                actor=me(),
-            )
-        except BookingError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Closure saved."), "success")
-            return redirect(url_for(".closures"))
+    done = commit_or_show(
+        form,
+        lambda: add_closure(
+            db.session.get(Office, form.office_id.data) if form.office_id.data else None,
+            form.first_day.data,
+            form.last_day.data or form.first_day.data,
+            form.reason.data,
+            actor=me(),
+        ),
+        _("Closure saved."),
+        url_for(".closures"),
+    )
+    if done:
+        return done
     rows = db.session.scalars(
         select(Closure)
         .where(Closure.last_day >= local_today(utcnow()) - timedelta(days=30))
@@ -420,26 +414,23 @@ def consultation_hours(office_id: int):
         .order_by(StaffUser.name)
     ).all()
     form.staff_ids.choices = [(user.id, user.name) for user in team]
-    if form.validate_on_submit():
-        chosen = [user for user in team if user.id in (form.staff_ids.data or [])]
-        try:
-            add_consultation_hours(
-                office,
-                form.weekdays.data,
-                form.start.data,
-                form.end.data,
-                chosen,
-                form.valid_from.data,
-                form.valid_until.data,
-                actor=me(),
-            )
-        except BookingError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Consultation hours added."), "success")
-            return redirect(request.path)
+    done = commit_or_show(
+        form,
+        lambda: add_consultation_hours(
+            office,
+            form.weekdays.data,
+            form.start.data,
+            form.end.data,
+            [user for user in team if user.id in (form.staff_ids.data or [])],
+            form.valid_from.data,
+            form.valid_until.data,
+            actor=me(),
+        ),
+        _("Consultation hours added."),
+        request.path,
+    )
+    if done:
+        return done
     rows = db.session.scalars(
         select(ConsultationHours)
         .where(ConsultationHours.office_id == office.id)
