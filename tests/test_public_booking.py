@@ -293,3 +293,18 @@ def test_admins_see_refused_bookings(client, auth, make_staff, service):
         html = client.get("/admin/audit?action=booking.refused").get_data(as_text=True)
     assert "booking.refused" in html and "honeypot field filled" in html
     assert "auth.login" not in html
+
+
+@freeze_time(NOW)
+def test_a_reused_form_key_never_reveals_another_familys_booking(client, service, app):
+    first = client.post("/book/beratung-35a/details", data=details())
+    other = app.test_client().post(
+        "/book/beratung-35a/details",
+        data=details(
+            email="someone-else@example.org",
+            start=datetime(2027, 3, 4, 11, tzinfo=BERLIN).isoformat(),
+        ),
+    )
+    assert other.status_code == 200
+    assert manage_path(first.get_data(as_text=True)) != manage_path(other.get_data(as_text=True))
+    assert count_appointments() == 2

@@ -268,8 +268,14 @@ def book_appointment(
         existing = db.session.scalar(
             select(Appointment).where(Appointment.idempotency_key == idempotency_key)
         )
-        if existing is not None:
+        same_family = existing is not None and (
+            existing.service_id == service.id
+            and (existing.email, existing.phone) == (family.email, family.phone)
+        )
+        if same_family:  # the same form sent twice: show the first booking again
             return Booking(existing, token_for_key(idempotency_key))
+        if existing is not None:  # a key that belongs to someone else's booking: ignore it
+            idempotency_key = None
     if actor is None:
         _check_open_bookings(service, family, now)
     candidates = _candidates(service, start, now, staff_id)
