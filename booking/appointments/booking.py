@@ -33,14 +33,8 @@ from booking.core.validation import is_language_code, normalize_phone
 from booking.extensions import db
 from booking.notify.services import queue_family_message, queue_staff_notice
 from booking.offices.models import Service
-from booking.schedule.engine import BERLIN, HoursRule, Slot, free_slots
-from booking.schedule.models import WeeklyHours
-from booking.schedule.services import (
-    booking_rules,
-    closed_days,
-    find_free_slots,
-    qualified_caseworkers,
-)
+from booking.schedule.engine import BERLIN
+from booking.schedule.services import grid_and_free_slots
 
 MAX_NOTE = 500
 MAX_NAME = 120
@@ -145,27 +139,6 @@ def _local_day(start: datetime):
     return start.astimezone(BERLIN).date()
 
 
-def _grid(service: Service, start: datetime, now: datetime, staff_id: int | None) -> list[Slot]:
-    """Slot times of the day as if nobody were booked: to tell 'no slot' from 'taken'."""
-    caseworkers = qualified_caseworkers(service, staff_id)
-    if not caseworkers or not service.active or not service.office.active:
-        return []
-    day = _local_day(start)
-    hours = db.session.scalars(
-        select(WeeklyHours).where(
-            WeeklyHours.staff_id.in_([user.id for user in caseworkers]),
-            WeeklyHours.office_id == service.office_id,
-        )
-    )
-    rules = [
-        HoursRule(h.staff_id, h.weekday, h.start_time, h.end_time, h.valid_from, h.valid_until)
-        for h in hours
-    ]
-    return free_slots(
-        booking_rules(service), day, day, rules, [], closed_days(service.office, day, day), now
-    )
-
-
 def _candidates(
     service: Service,
     start: datetime,
@@ -175,12 +148,12 @@ def _candidates(
 ) -> list[int]:
     """Caseworkers free at `start`, least booked that day first. NotASlot if no slot time."""
     start_ts = int(start.timestamp())
-    if not any(slot.start_ts == start_ts for slot in _grid(service, start, now, staff_id)):
+    day = _local_day(start)
+    grid, free = grid_and_free_slots(service, day, now, staff_id, exclude_appointment_id=exclude_id)
+    if not any(slot.start_ts == start_ts for slot in grid):
         raise NotASlot(
             _l("This time cannot be booked. Please choose one of the offered times."), field="start"
         )
-    day = _local_day(start)
-    free = find_free_slots(service, day, day, now, staff_id, exclude_appointment_id=exclude_id)
     staff_ids = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), ())
     if not staff_ids:
         raise SlotTaken(

@@ -1,7 +1,6 @@
 from datetime import date
 
 from flask import Blueprint, abort, flash, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -21,9 +20,8 @@ from booking.db import utcnow
 from booking.desk.forms import DeskBookingForm
 from booking.extensions import db
 from booking.offices.models import Office, Service
-from booking.public.forms import FAMILY_LANGUAGES
+from booking.public.forms import language_choices
 from booking.public.services import parse_start, slot_week, week_choices
-from booking.templating import language_name
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -77,9 +75,7 @@ def book(slug: str):
     week = slot_week(service, asked, now, staff_id)
     form = DeskBookingForm()
     form.start.choices = week_choices(week)
-    form.language.choices = [
-        (code, language_name(code, str(get_locale()))) for code in FAMILY_LANGUAGES
-    ]
+    form.language.choices = language_choices()
     status = 200
     booked = None
     if form.validate_on_submit():

@@ -1,14 +1,23 @@
 import secrets
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from booking.templating import language_name
+
 # Languages families ask for most in Düsseldorf's youth services, German first.
 FAMILY_LANGUAGES = (
     "de", "en", "ar", "tr", "uk", "ru", "fa", "pl", "ro", "bg", "ku", "ti", "so", "fr", "es", "it",
 )  # fmt: skip
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The family languages, each named in the reader's language."""
+    locale = str(get_locale())
+    return [(code, language_name(code, locale)) for code in FAMILY_LANGUAGES]
 
 
 def new_form_key() -> str:

@@ -1,7 +1,6 @@
 from datetime import date
 
 from flask import Blueprint, abort, make_response, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking.admin.views import attach_field_errors
@@ -24,14 +23,13 @@ from booking.core.exceptions import BookingError
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import OfficeKind
-from booking.public.forms import FAMILY_LANGUAGES, FamilyDetailsForm, SlotChoiceForm
+from booking.public.forms import FamilyDetailsForm, SlotChoiceForm, language_choices
 from booking.public.services import (
     offices_with_public_services,
     parse_start,
     public_service,
     slot_week,
 )
-from booking.templating import language_name
 
 bp = Blueprint("public", __name__)
 
@@ -53,9 +51,9 @@ def asked_week() -> date | None:
         return None
 
 
-def family_form(locale: str) -> FamilyDetailsForm:
+def family_form() -> FamilyDetailsForm:
     form = FamilyDetailsForm()
-    form.language.choices = [(code, language_name(code, locale)) for code in FAMILY_LANGUAGES]
+    form.language.choices = language_choices()
     return form
 
 
@@ -90,7 +88,7 @@ def render_details(service, form, start, status=200):
 @public
 def details(slug: str):
     service = public_service(slug) or abort(404)
-    form = family_form(str(get_locale()))
+    form = family_form()
     if request.method == "GET":
         form.start.data = request.args.get("start", "")
         form.language.data = "de"

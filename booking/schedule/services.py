@@ -1,6 +1,7 @@
 """Calendar operations on the database: inputs for the engine, hours, absences, closures."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
@@ -83,6 +84,23 @@ def qualified_caseworkers(service: Service, staff_id: int | None = None) -> list
     return list(db.session.scalars(query))
 
 
+def absence_busy(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
+    """Absences and blocked time of these staff between two instants."""
+    staff_ids = list(staff_ids)
+    if not staff_ids:
+        return []
+    return [
+        Busy(row.staff_id, row.starts_at, row.ends_at)
+        for row in db.session.execute(
+            select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
+                Absence.staff_id.in_(staff_ids),
+                Absence.starts_at < end,
+                Absence.ends_at > start,
+            )
+        )
+    ]
+
+
 def busy_times(
     staff_ids: Iterable[int],
     start: datetime,
@@ -107,17 +125,7 @@ def busy_times(
         Busy(row.staff_id, row.starts_at, row.busy_until)
         for row in db.session.execute(appointments)
     ]
-    busy += [
-        Busy(row.staff_id, row.starts_at, row.ends_at)
-        for row in db.session.execute(
-            select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
-                Absence.staff_id.in_(staff_ids),
-                Absence.starts_at < end,
-                Absence.ends_at > start,
-            )
-        )
-    ]
-    return busy
+    return busy + absence_busy(staff_ids, start, end)
 
 
 def booking_rules(service: Service) -> BookingRules:
@@ -130,6 +138,43 @@ def booking_rules(service: Service) -> BookingRules:
     )
 
 
+@dataclass(frozen=True)
+class SlotInputs:
+    """What the engine needs about one service between two dates, loaded once."""
+
+    hours: list[HoursRule]
+    busy: list[Busy]
+    closed: dict[date, str]
+
+
+def slot_inputs(
+    service: Service,
+    first: date,
+    last: date,
+    staff_id: int | None = None,
+    exclude_appointment_id: int | None = None,
+) -> SlotInputs | None:
+    """None when nobody can be booked for the service (no caseworker, inactive)."""
+    caseworkers = qualified_caseworkers(service, staff_id)
+    if not caseworkers or not service.active or not service.office.active:
+        return None
+    ids = [user.id for user in caseworkers]
+    hours = db.session.scalars(
+        select(WeeklyHours).where(
+            WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id
+        )
+    )
+    start, end = local_day_bounds(first, last)
+    return SlotInputs(
+        hours=[
+            HoursRule(h.staff_id, h.weekday, h.start_time, h.end_time, h.valid_from, h.valid_until)
+            for h in hours
+        ],
+        busy=busy_times(ids, start, end, exclude_appointment_id),
+        closed=closed_days(service.office, first, last),
+    )
+
+
 def find_free_slots(
     service: Service,
     first: date,
@@ -139,29 +184,30 @@ def find_free_slots(
     exclude_appointment_id: int | None = None,
 ) -> list[Slot]:
     """Free slots of a service (pooled, or of one caseworker) between two local dates."""
-    caseworkers = qualified_caseworkers(service, staff_id)
-    if not caseworkers or not service.active or not service.office.active:
+    inputs = slot_inputs(service, first, last, staff_id, exclude_appointment_id)
+    if inputs is None:
         return []
-    ids = [user.id for user in caseworkers]
-    hours = db.session.scalars(
-        select(WeeklyHours).where(
-            WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id
-        )
-    )
-    rules = [
-        HoursRule(h.staff_id, h.weekday, h.start_time, h.end_time, h.valid_from, h.valid_until)
-        for h in hours
-    ]
-    start, end = local_day_bounds(first, last)
     return free_slots(
-        booking_rules(service),
-        first,
-        last,
-        rules,
-        busy_times(ids, start, end, exclude_appointment_id),
-        closed_days(service.office, first, last),
-        now,
+        booking_rules(service), first, last, inputs.hours, inputs.busy, inputs.closed, now
     )
+
+
+def grid_and_free_slots(
+    service: Service,
+    day: date,
+    now: datetime,
+    staff_id: int | None = None,
+    exclude_appointment_id: int | None = None,
+) -> tuple[list[Slot], list[Slot]]:
+    """The day's slot times as if nobody were booked, and the free ones: booking needs both
+    to tell "no slot time" from "taken". One load of the inputs serves both."""
+    inputs = slot_inputs(service, day, day, staff_id, exclude_appointment_id)
+    if inputs is None:
+        return [], []
+    rules = booking_rules(service)
+    grid = free_slots(rules, day, day, inputs.hours, [], inputs.closed, now)
+    free = free_slots(rules, day, day, inputs.hours, inputs.busy, inputs.closed, now)
+    return grid, free
 
 
 def consultation_calendar(office: Office, first: date, last: date) -> list[ConsultationOccurrence]:
@@ -190,21 +236,8 @@ def consultation_calendar(office: Office, first: date, last: date) -> list[Consu
         day: why for day, why in closed_days(office, first, last).items() if day not in holidays
     }
     # Absences of the staff on duty cancel an occurrence; their appointments do not.
-    absences = _absences_only(staff_ids, start, end) if staff_ids else []
+    absences = absence_busy(staff_ids, start, end)
     return consultation_occurrences(rules, first, last, holidays, closures, absences)
-
-
-def _absences_only(staff_ids, start: datetime, end: datetime) -> list[Busy]:
-    return [
-        Busy(row.staff_id, row.starts_at, row.ends_at)
-        for row in db.session.execute(
-            select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
-                Absence.staff_id.in_(list(staff_ids)),
-                Absence.starts_at < end,
-                Absence.ends_at > start,
-            )
-        )
-    ]
 
 
 # Weekly hours

@@ -210,13 +210,14 @@ def hours_delete(hours_id: int):
         delete_weekly_hours(row, actor=me())
         db.session.commit()
         flash(_("Hours deleted."), "success")
-    return redirect(back_to_hours(row.staff_id))
+    return redirect(own_or_staff_url(".my_hours", ".staff_hours", row.staff_id))
 
 
-def back_to_hours(staff_id: int) -> str:
+def own_or_staff_url(own_endpoint: str, staff_endpoint: str, staff_id: int) -> str:
+    """Back to your own page, or to the admin's page for that person."""
     if staff_id == current_user.id:
-        return url_for(".my_hours")
-    return url_for(".staff_hours", staff_id=staff_id)
+        return url_for(own_endpoint)
+    return url_for(staff_endpoint, staff_id=staff_id)
 
 
 # Absences
@@ -292,9 +293,7 @@ def absence_delete(absence_id: int):
         delete_absence(absence, actor=me())
         db.session.commit()
         flash(_("Absence deleted."), "success")
-    if staff_id == current_user.id:
-        return redirect(url_for(".my_absences"))
-    return redirect(url_for(".staff_absences", staff_id=staff_id))
+    return redirect(own_or_staff_url(".my_absences", ".staff_absences", staff_id))
 
 
 # Closures
