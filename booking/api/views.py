@@ -50,6 +50,19 @@ def handle_api_error(error: ApiError):
     return jsonify(error.body), error.status
 
 
+@bp.errorhandler(AppointmentError)
+def handle_appointment_error(error: AppointmentError):
+    """A booking, move or cancel the service refused: the same answer on every route."""
+    db.session.rollback()
+    if isinstance(error, SlotTaken):
+        return jsonify({"error": "slot_taken"}), 409
+    if isinstance(error, NotASlot):
+        return jsonify({"errors": {"start": str(error.message)}}), 422
+    if isinstance(error, TooLate):
+        return jsonify({"error": "too_late"}), 409
+    return jsonify({"error": "not_booked"}), 409
+
+
 @bp.errorhandler(DatabaseBusy)
 def handle_busy(error: DatabaseBusy):
     db.session.rollback()
@@ -233,12 +246,6 @@ def create_booking():
         return jsonify({"errors": errors}), 422
     try:
         booking = book_appointment(service, start, family, utcnow())
-    except SlotTaken:
-        db.session.rollback()
-        return jsonify({"error": "slot_taken"}), 409
-    except NotASlot as error:
-        db.session.rollback()
-        return jsonify({"errors": {"start": str(error.message)}}), 422
     except TooManyOpenBookings as error:
         db.session.rollback()
         record_refusal(service, "max open bookings per contact (API)")
@@ -267,14 +274,7 @@ def get_booking(token: str):
 @public
 def cancel_booking(token: str):
     appointment = appointment_or_404(token)
-    try:
-        cancel_by_family(appointment, utcnow())
-    except TooLate:
-        db.session.rollback()
-        return jsonify({"error": "too_late"}), 409
-    except AppointmentError:
-        db.session.rollback()
-        return jsonify({"error": "not_booked"}), 409
+    cancel_by_family(appointment, utcnow())
     db.session.commit()
     return jsonify({"status": "cancelled"})
 
@@ -288,19 +288,6 @@ def move_booking(token: str):
     start = parse_start(body.get("start")) if isinstance(body.get("start"), str) else None
     if start is None:
         return jsonify({"errors": {"start": "must be an ISO 8601 time with offset"}}), 422
-    try:
-        booking = move_appointment(appointment, start, utcnow())
-    except SlotTaken:
-        db.session.rollback()
-        return jsonify({"error": "slot_taken"}), 409
-    except NotASlot as error:
-        db.session.rollback()
-        return jsonify({"errors": {"start": str(error.message)}}), 422
-    except TooLate:
-        db.session.rollback()
-        return jsonify({"error": "too_late"}), 409
-    except AppointmentError:
-        db.session.rollback()
-        return jsonify({"error": "not_booked"}), 409
+    booking = move_appointment(appointment, start, utcnow())
     db.session.commit()
     return jsonify(appointment_json(booking.appointment, booking.manage_token))

@@ -185,7 +185,10 @@ def appointment_or_404(token: str):
 @limiter.limit(MANAGE_LIMIT)
 @public
 def manage(token: str):
-    appointment = appointment_or_404(token)
+    return render_manage(appointment_or_404(token), token)
+
+
+def render_manage(appointment, token: str, message: str | None = None):
     response = make_response(
         render_template(
             "public/manage.html",
@@ -193,6 +196,7 @@ def manage(token: str):
             token=token,
             changeable=can_change_online(appointment, utcnow()),
             confirm=SlotChoiceForm(),
+            message=message,
         )
     )
     return no_referrer(response)
@@ -227,17 +231,7 @@ def manage_cancel(token: str):
             message = _("Your appointment is cancelled. Thank you for letting us know.")
     else:
         message = _("The form has expired. Please try again.")
-    response = make_response(
-        render_template(
-            "public/manage.html",
-            appointment=appointment,
-            token=token,
-            changeable=can_change_online(appointment, utcnow()),
-            confirm=SlotChoiceForm(),
-            message=message,
-        )
-    )
-    return no_referrer(response)
+    return render_manage(appointment, token, message)
 
 
 @bp.route("/manage/<token>/move", methods=["GET", "POST"])
