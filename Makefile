@@ -23,8 +23,15 @@ instance/config.py:
 	mkdir -p instance
 	$(PYTHON) -c "import secrets; print('SECRET_KEY = ' + repr(secrets.token_hex(32)))" > $@
 
+# Compiled catalogs are build output (not in git): compiled whenever a .po file changed.
+CATALOGS_PO := $(wildcard booking/translations/*/LC_MESSAGES/messages.po)
+CATALOGS_MO := $(CATALOGS_PO:.po=.mo)
+
+booking/translations/%/LC_MESSAGES/messages.mo: booking/translations/%/LC_MESSAGES/messages.po | $(VENV)/.runtime
+	$(BIN)/pybabel compile --statistics -d booking/translations -l $* 2>&1 | tail -1
+
 ## run: install, migrate, load the demo offices when empty, print demo logins, serve on :5000
-run: $(VENV)/.runtime instance/config.py
+run: $(VENV)/.runtime instance/config.py $(CATALOGS_MO)
 	$(FLASK) db upgrade
 	$(FLASK) setup demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -43,13 +50,13 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 	touch $@
 
 ## test: every test on SQLite (browser tests included), plus ruff lint and format check
-test: $(VENV)/.dev e2e-deps
+test: $(VENV)/.dev e2e-deps $(CATALOGS_MO)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 ## test-postgres: the same suite on a fresh PostgreSQL database (BOOKING_PG_ADMIN_URI to override)
-test-postgres: $(VENV)/.dev e2e-deps
+test-postgres: $(VENV)/.dev e2e-deps $(CATALOGS_MO)
 	$(BIN)/python tests/pg_run.py $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -67,8 +74,8 @@ translations-update: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o booking/translations/messages.pot .
 	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching
 
-## translations: compile the catalogs (the .mo files are committed)
-translations: $(VENV)/.dev
+## translations: compile the catalogs (make run and make test do it when a .po changed)
+translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile -d booking/translations
 
 clean:
