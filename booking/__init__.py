@@ -93,7 +93,7 @@ def _register_features(app: Flask) -> None:
     from booking.auth import cli as auth_cli
     from booking.auth import session_guard
     from booking.auth import views as auth_views
-    from booking.core import errors, security
+    from booking.core import errors, security, transactions
     from booking.core import views as core_views
     from booking.core.access import enforce_access
     from booking.desk import views as desk_views
@@ -105,9 +105,11 @@ def _register_features(app: Flask) -> None:
     from booking.setup import cli as setup_cli
     from booking.staff import views as staff_views
 
+    transactions.init_lock(app)  # first: a writing request takes the lock before any read
     session_guard.init_app(app)
     app.before_request(enforce_access)  # after the session guard: a timed-out user is anonymous
     security.init_app(app)
+    transactions.init_commit(app)  # after the headers, so they run after the commit
     errors.init_app(app)
 
     app.register_blueprint(core_views.bp)

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -20,66 +20,19 @@ from booking.auth.models import StaffUser
 from booking.auth.services import AccountError, set_password
 from booking.core.access import admin_required
 from booking.core.exceptions import BookingError
+from booking.core.forms import (
+    attach_error,
+    commit_or_show,
+    get_or_404,
+    office_choices,
+    service_choices,
+)
 from booking.extensions import db
 from booking.offices.models import Office, Service
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 AUDIT_PAGE_SIZE = 100
-
-
-def get_or_404(model, object_id: int):
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        abort(404)
-    return obj
-
-
-def attach_error(form, error: BookingError) -> None:
-    """Show a service refusal next to its field, or above the form."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
-
-
-def attach_field_errors(form, errors: dict, aliases: dict | None = None) -> None:
-    """Put {field: message} from a service onto the form; unknown fields go above it."""
-    for field_name, message in errors.items():
-        target = getattr(form, (aliases or {}).get(field_name, field_name), None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = [*target.errors, str(message)]
-        else:
-            form.form_errors.append(str(message))
-
-
-def office_choices() -> list[tuple[int, str]]:
-    offices = db.session.scalars(select(Office).order_by(Office.name))
-    return [(office.id, office.name) for office in offices]
-
-
-def service_choices() -> list[tuple[int, str]]:
-    services = db.session.scalars(
-        select(Service).join(Service.office).order_by(Office.name, Service.name)
-    )
-    return [(service.id, f"{service.office.name}: {service.name}") for service in services]
-
-
-def commit_or_show(form, action, success_message: str, target: str):
-    """For a valid form: run the service, commit once and redirect; on a refusal roll back
-    and return None, with the message on the form (which keeps what was typed)."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        action()
-    except BookingError as error:
-        db.session.rollback()
-        attach_error(form, error)
-        return None
-    db.session.commit()
-    flash(success_message, "success")
-    return redirect(target)
 
 
 def save_form(form, save, obj, success_message: str, target: str):
@@ -100,7 +53,6 @@ def toggle_active(setter, obj, active: bool, target: str):
             db.session.rollback()
             flash(str(error.message), "error")
         else:
-            db.session.commit()
             flash(_("Activated.") if active else _("Deactivated."), "success")
     return redirect(target)
 
@@ -245,7 +197,6 @@ def staff_new():
             db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(_("Account created. Now set a first password."), "success")
             return redirect(url_for(".staff_password", staff_id=user.id))
     return render_template("admin/edit.html", form=form, title=_("New staff account"))
@@ -272,7 +223,6 @@ def staff_password(staff_id: int):
             db.session.rollback()
             form.new_password.errors.append(str(error.message))
         else:
-            db.session.commit()
             flash(_("Password set. All sessions of this account have ended."), "success")
             return redirect(url_for(".staff"))
     return render_template(

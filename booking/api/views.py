@@ -249,9 +249,7 @@ def create_booking():
     except TooManyOpenBookings as error:
         db.session.rollback()
         record_refusal(service, "max open bookings per contact (API)")
-        db.session.commit()
         return jsonify({"errors": {"contact": str(error.message)}}), 422
-    db.session.commit()
     return jsonify(appointment_json(booking.appointment, booking.manage_token)), 201
 
 
@@ -275,7 +273,6 @@ def get_booking(token: str):
 def cancel_booking(token: str):
     appointment = appointment_or_404(token)
     cancel_by_family(appointment, utcnow())
-    db.session.commit()
     return jsonify({"status": "cancelled"})
 
 
@@ -289,5 +286,4 @@ def move_booking(token: str):
     if start is None:
         return jsonify({"errors": {"start": "must be an ISO 8601 time with offset"}}), 422
     booking = move_appointment(appointment, start, utcnow())
-    db.session.commit()
     return jsonify(appointment_json(booking.appointment, booking.manage_token))

@@ -2,7 +2,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from booking.admin.views import attach_error, get_or_404
 from booking.appointments.booking import move_appointment, restore_appointment
 from booking.appointments.forms import CancelForm, MoveForm, NoteForm
 from booking.appointments.models import Appointment, AppointmentStatus
@@ -18,6 +17,8 @@ from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
 from booking.core.access import staff_required
 from booking.core.exceptions import BookingError
+from booking.core.forms import attach_error, get_or_404
+from booking.core.transactions import writes
 from booking.db import utcnow
 from booking.extensions import db
 from booking.public.services import parse_start, slot_week, week_choices
@@ -57,11 +58,11 @@ def render_detail(appointment: Appointment, cancel_form=None, note_form=None, mo
 
 @bp.route("/<int:appointment_id>")
 @staff_required
+@writes
 def detail(appointment_id: int):
     appointment = load(appointment_id)
     # Opening a family's record is access to social data: audit it.
     record_event("appointment.viewed", actor=current_user._get_current_object(), obj=appointment)
-    db.session.commit()
     return render_detail(appointment)
 
 
@@ -74,7 +75,6 @@ def run_action(appointment_id: int, action, success: str):
             db.session.rollback()
             flash(str(error.message), "error")
         else:
-            db.session.commit()
             flash(success, "success")
     return redirect(url_for(".detail", appointment_id=appointment_id))
 
@@ -105,7 +105,6 @@ def cancel(appointment_id: int):
             db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(_("The appointment is cancelled; the time is free again."), "success")
             return redirect(url_for(".detail", appointment_id=appointment_id))
     return render_detail(appointment, cancel_form=form), 422
@@ -125,7 +124,6 @@ def note(appointment_id: int):
             db.session.rollback()
             attach_error(form, error)
         else:
-            db.session.commit()
             flash(_("Note added."), "success")
             return redirect(url_for(".detail", appointment_id=appointment_id))
     return render_detail(appointment, note_form=form), 422
@@ -159,7 +157,6 @@ def move(appointment_id: int):
             db.session.rollback()
             form.start.errors = [str(error.message)]
         else:
-            db.session.commit()
             flash(
                 _("Moved. The family gets a message with the new time and a new link."),
                 "success",

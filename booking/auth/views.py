@@ -18,7 +18,7 @@ from booking.auth.services import (
     start_session,
 )
 from booking.core.access import public, staff_required
-from booking.extensions import db, limiter
+from booking.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -62,13 +62,11 @@ def login():
         if user is None:
             known = find_staff_by_email(form.email.data)
             record_event("auth.login_failed", obj=known)
-            db.session.commit()
             current_app.logger.info("failed staff login")
             # One answer for a wrong email and a wrong password.
             form.form_errors.append(_("Email address or password is wrong."))
         else:
             start_session(user)
-            db.session.commit()
             target = form.next.data if is_safe_next(form.next.data) else home_for(user)
             return redirect(target)
     return render_template("auth/login.html", form=form)
@@ -79,7 +77,6 @@ def login():
 def logout():
     if ConfirmForm().validate_on_submit():
         end_session(current_user._get_current_object())
-        db.session.commit()
         flash(_("You are logged out."), "success")
     return redirect(url_for("auth.login"))
 
@@ -100,7 +97,6 @@ def change_password():
             else:
                 # The rotation logged out every session, this one included: start a new one.
                 start_session(user)
-                db.session.commit()
                 flash(_("Your password has been changed."), "success")
                 return redirect(home_for(user))
     return render_template("auth/change_password.html", form=form)

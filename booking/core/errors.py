@@ -5,6 +5,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from booking.core.transactions import DatabaseBusy, rollback_only
+
 ERROR_TEXTS = {
     400: (_l("Bad request"), _l("The request could not be understood. Please try again.")),
     403: (_l("Access denied"), _l("You are not allowed to open this page.")),
@@ -37,6 +39,7 @@ API_ERRORS = {
 
 
 def render_error(code: int, message=None):
+    rollback_only()  # an error answer never commits what the request had begun
     if request.path.startswith("/api/"):
         return jsonify({"error": API_ERRORS.get(code, "error")}), code
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
@@ -59,7 +62,12 @@ def handle_internal_error(error: Exception):
     return render_error(500)
 
 
+def handle_database_busy(error: DatabaseBusy):
+    return render_error(503, error.message)
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_internal_error)
+    app.register_error_handler(DatabaseBusy, handle_database_busy)

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking.admin.views import attach_field_errors
 from booking.appointments.booking import (
     InvalidFamilyDetails,
     SlotTaken,
@@ -16,6 +15,7 @@ from booking.appointments.models import Channel
 from booking.auth.models import Role, StaffUser
 from booking.core.access import staff_required
 from booking.core.exceptions import BookingError
+from booking.core.forms import attach_field_errors
 from booking.db import utcnow
 from booking.desk.forms import DeskBookingForm
 from booking.extensions import db
@@ -113,7 +113,6 @@ def book(slug: str):
             form.start.errors = [str(error.message)]
             status = 422
         else:
-            db.session.commit()
             flash(_("Booked: reference %(ref)s.", ref=booked.appointment.reference), "success")
             return render_template(
                 "desk/booked.html",

@@ -5,10 +5,11 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField
 
-from booking.admin.views import get_or_404
 from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
 from booking.core.access import admin_required, staff_required
+from booking.core.forms import get_or_404
+from booking.core.transactions import writes
 from booking.db import utcnow
 from booking.extensions import db
 from booking.notify.models import OutboxMessage, OutboxStatus
@@ -44,10 +45,10 @@ def outbox():
 
 @bp.route("/admin/outbox/<int:message_id>")
 @admin_required
+@writes
 def message(message_id: int):
     message = get_or_404(OutboxMessage, message_id)
     record_event("outbox.viewed", actor=current_user._get_current_object(), obj=message)
-    db.session.commit()
     return render_template("notify/message.html", message=message, confirm=ConfirmForm())
 
 
@@ -60,7 +61,6 @@ def retry(message_id: int):
         message.attempts = 0
         message.next_attempt_at = utcnow()
         record_event("outbox.retry", actor=current_user._get_current_object(), obj=message)
-        db.session.commit()
         flash(_("The message will be sent again."), "success")
     return redirect(url_for(".message", message_id=message_id))
 
@@ -72,7 +72,6 @@ def settings():
     form = NotificationSettingsForm(obj=user)
     if form.validate_on_submit():
         user.wants_daily_agenda = bool(form.wants_daily_agenda.data)
-        db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for(".settings"))
     return render_template("notify/settings.html", form=form)

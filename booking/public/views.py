@@ -3,7 +3,6 @@ from datetime import date
 from flask import Blueprint, abort, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
-from booking.admin.views import attach_field_errors
 from booking.appointments.booking import (
     InvalidFamilyDetails,
     SlotTaken,
@@ -20,6 +19,7 @@ from booking.appointments.calendar_file import appointment_ics
 from booking.appointments.models import AppointmentStatus
 from booking.core.access import public
 from booking.core.exceptions import BookingError
+from booking.core.forms import attach_field_errors
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import OfficeKind
@@ -109,7 +109,6 @@ def details(slug: str):
         return render_details(service, form, start, 422)
     if form.website.data:
         record_refusal(service, "honeypot field filled")
-        db.session.commit()
         form.form_errors.append(_("Your booking could not be processed. Please call us."))
         return render_details(service, form, start, 422)
     try:
@@ -143,14 +142,12 @@ def details(slug: str):
     except TooManyOpenBookings as error:
         db.session.rollback()
         record_refusal(service, "max open bookings per contact")
-        db.session.commit()
         form.form_errors.append(str(error.message))
         return render_details(service, form, start, 422)
     except BookingError as error:  # no slot time, too late, or the database is busy
         db.session.rollback()
         form.form_errors.append(str(error.message))  # about the time: shown above the form
         return render_details(service, form, start, 422)
-    db.session.commit()
     return no_referrer(make_response(render_confirmation(booking)))
 
 
@@ -227,7 +224,6 @@ def manage_cancel(token: str):
             db.session.rollback()
             message = str(error.message)
         else:
-            db.session.commit()
             message = _("Your appointment is cancelled. Thank you for letting us know.")
     else:
         message = _("The form has expired. Please try again.")
@@ -256,7 +252,6 @@ def manage_move(token: str):
                 db.session.rollback()
                 message, status = str(error.message), 409
             else:
-                db.session.commit()
                 return no_referrer(make_response(render_confirmation(booking, moved=True)))
     week = slot_week(appointment.service, asked_week(), now, exclude_appointment_id=appointment.id)
     response = make_response(

@@ -15,11 +15,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking.admin.views import attach_error, commit_or_show, get_or_404
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role, StaffUser
 from booking.core.access import admin_required, public, roles_required, staff_required
 from booking.core.exceptions import BookingError
+from booking.core.forms import attach_error, commit_or_show, get_or_404
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import Office
@@ -208,7 +208,6 @@ def hours_delete(hours_id: int):
     target_staff(row.staff_id)
     if ConfirmForm().validate_on_submit():
         delete_weekly_hours(row, actor=me())
-        db.session.commit()
         flash(_("Hours deleted."), "success")
     return redirect(own_or_staff_url(".my_hours", ".staff_hours", row.staff_id))
 
@@ -243,7 +242,6 @@ def absences_page(staff_id: int | None):
             attach_error(form, error)
         else:
             clashes = conflicting_appointments(absence)
-            db.session.commit()
             flash(_("Absence saved."), "success")
             if clashes:
                 flash(
@@ -291,7 +289,6 @@ def absence_delete(absence_id: int):
     staff_id = absence.staff_id
     if ConfirmForm().validate_on_submit():
         delete_absence(absence, actor=me())
-        db.session.commit()
         flash(_("Absence deleted."), "success")
     return redirect(own_or_staff_url(".my_absences", ".staff_absences", staff_id))
 
@@ -339,7 +336,6 @@ def closure_delete(closure_id: int):
     closure = get_or_404(Closure, closure_id)
     if ConfirmForm().validate_on_submit():
         delete_closure(closure, actor=me())
-        db.session.commit()
         flash(_("Closure deleted."), "success")
     return redirect(url_for(".closures"))
 
@@ -364,7 +360,6 @@ def feed_renew():
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for(".feed"))
     token = renew_feed_token(me())
-    db.session.commit()
     # The secret is shown once, on this response only; it is stored as a hash.
     return render_template(
         "schedule/feed.html",
@@ -379,7 +374,6 @@ def feed_renew():
 def feed_revoke():
     if ConfirmForm().validate_on_submit():
         revoke_feed_token(me())
-        db.session.commit()
         flash(_("The calendar address no longer works."), "success")
     return redirect(url_for(".feed"))
 
@@ -451,6 +445,5 @@ def consultation_hours_delete(row_id: int):
     office_id = row.office_id
     if ConfirmForm().validate_on_submit():
         delete_consultation_hours(row, actor=me())
-        db.session.commit()
         flash(_("Consultation hours deleted."), "success")
     return redirect(url_for(".consultation_hours", office_id=office_id))

@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.access import staff_required
+from booking.core.transactions import writes
 from booking.extensions import db
 from booking.offices.models import Office
 from booking.schedule.models import ConsultationHours, WeeklyHours
@@ -27,6 +28,7 @@ def index():
 
 @bp.route("/offices/<slug>")
 @staff_required
+@writes
 def office(slug: str):
     office = db.session.scalar(select(Office).where(Office.slug == slug))
     if office is None:
@@ -50,7 +52,6 @@ def office(slug: str):
         .order_by(ConsultationHours.weekday, ConsultationHours.start_time)
     ).all()
     record_event("office.viewed", actor=current_user, obj=office)
-    db.session.commit()
     return render_template(
         "staff/office.html",
         office=office,
