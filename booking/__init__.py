@@ -93,7 +93,7 @@ def _register_features(app: Flask) -> None:
     from booking.auth import cli as auth_cli
     from booking.auth import session_guard
     from booking.auth import views as auth_views
-    from booking.core import errors, security, transactions
+    from booking.core import errors, input_guard, security, transactions
     from booking.core import views as core_views
     from booking.core.access import enforce_access
     from booking.desk import views as desk_views
@@ -105,7 +105,8 @@ def _register_features(app: Flask) -> None:
     from booking.setup import cli as setup_cli
     from booking.staff import views as staff_views
 
-    transactions.init_lock(app)  # first: a writing request takes the lock before any read
+    input_guard.init_app(app)  # refuses unusable input before any lock; `int` for the routes
+    transactions.init_lock(app)  # a writing request takes the lock before any database read
     session_guard.init_app(app)
     app.before_request(enforce_access)  # after the session guard: a timed-out user is anonymous
     security.init_app(app)

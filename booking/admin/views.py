@@ -19,6 +19,7 @@ from booking.auth.forms import ConfirmForm, SetPasswordForm
 from booking.auth.models import StaffUser
 from booking.auth.services import AccountError, set_password
 from booking.core.access import admin_required
+from booking.core.converters import id_arg
 from booking.core.exceptions import BookingError
 from booking.core.forms import (
     attach_error,
@@ -130,8 +131,8 @@ def services():
 def service_new():
     form = ServiceForm()
     form.office_id.choices = office_choices()
-    if request.method == "GET" and request.args.get("office", type=int):
-        form.office_id.data = request.args.get("office", type=int)
+    if request.method == "GET" and request.args.get("office", type=id_arg):
+        form.office_id.data = request.args.get("office", type=id_arg)
     done = save_form(form, save_service, None, _("Service created."), url_for(".services"))
     return done or render_template("admin/edit.html", form=form, title=_("New service"))
 
@@ -247,7 +248,7 @@ def staff_activate(staff_id: int):
 @bp.route("/audit")
 @admin_required
 def audit():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=id_arg), 1)
     action = request.args.get("action", "")
     query = select(AuditEvent)
     if action:

@@ -21,6 +21,7 @@ from booking.appointments.booking import (
 )
 from booking.appointments.models import Appointment, AppointmentError, AppointmentStatus
 from booking.core.access import public
+from booking.core.converters import parse_date
 from booking.core.transactions import DatabaseBusy
 from booking.db import utcnow
 from booking.extensions import csrf, db, limiter
@@ -84,10 +85,9 @@ def date_range() -> tuple[date, date]:
         text = request.args.get(name)
         if not text:
             raise bad_request(f"missing parameter: {name}")
-        try:
-            values[name] = date.fromisoformat(text)
-        except ValueError as error:
-            raise bad_request(f"{name} must be a date like 2027-03-30") from error
+        values[name] = parse_date(text)
+        if values[name] is None:
+            raise bad_request(f"{name} must be a date like 2027-03-30")
     first, last = values["from"], values["to"]
     if last < first:
         raise bad_request("to must not be before from")

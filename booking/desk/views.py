@@ -1,5 +1,3 @@
-from datetime import date
-
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,6 +12,7 @@ from booking.appointments.booking import (
 from booking.appointments.models import Channel
 from booking.auth.models import Role, StaffUser
 from booking.core.access import staff_required
+from booking.core.converters import id_arg, parse_date
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
 from booking.db import utcnow
@@ -64,13 +63,10 @@ def book(slug: str):
         )
         .order_by(StaffUser.name)
     ).all()
-    staff_id = request.args.get("staff", type=int)
+    staff_id = request.args.get("staff", type=id_arg)
     if staff_id not in {user.id for user in caseworkers}:
         staff_id = None
-    try:
-        asked = date.fromisoformat(request.args["week"]) if request.args.get("week") else None
-    except ValueError:
-        asked = None
+    asked = parse_date(request.args.get("week"))
     now = utcnow()
     week = slot_week(service, asked, now, staff_id)
     form = DeskBookingForm()

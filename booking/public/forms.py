@@ -28,7 +28,7 @@ class FamilyDetailsForm(FlaskForm):
     """What we ask of a family: the minimum to hold and confirm an appointment."""
 
     start = HiddenField()
-    form_key = HiddenField()
+    form_key = HiddenField(validators=[Length(max=64)])  # Appointment.idempotency_key
     name = StringField(
         _l("Your name"),
         validators=[DataRequired(_l("Please enter a name.")), Length(max=120)],

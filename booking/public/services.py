@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import format_date
 from sqlalchemy import select
 
+from booking.core.converters import parse_instant
 from booking.extensions import db
 from booking.offices.models import Office, Service
 from booking.schedule.agenda import local_today, week_start
@@ -74,15 +75,8 @@ def public_service(slug: str) -> Service | None:
 
 
 def parse_start(text: str | None) -> datetime | None:
-    """An ISO 8601 instant with offset, or None."""
-    if not text:
-        return None
-    try:
-        # A "+" in a hand-made query string arrives as a space; ISO 8601 has no spaces.
-        value = datetime.fromisoformat(text.strip().replace(" ", "+"))
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
+    """An ISO 8601 instant with offset (in the app's calendar range), or None."""
+    return parse_instant(text)
 
 
 def offices_with_public_services() -> list[Office]:

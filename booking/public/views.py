@@ -18,6 +18,7 @@ from booking.appointments.booking import (
 from booking.appointments.calendar_file import appointment_ics
 from booking.appointments.models import AppointmentStatus
 from booking.core.access import public
+from booking.core.converters import parse_date
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
 from booking.db import utcnow
@@ -45,10 +46,7 @@ def no_referrer(response):
 
 
 def asked_week() -> date | None:
-    try:
-        return date.fromisoformat(request.args["week"]) if request.args.get("week") else None
-    except ValueError:
-        return None
+    return parse_date(request.args.get("week"))
 
 
 def family_form() -> FamilyDetailsForm:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from booking.appointments.models import Appointment
 from booking.appointments.services import appointments_between
 from booking.auth.models import StaffUser
+from booking.core.converters import parse_date
 from booking.extensions import db
 from booking.offices.models import Office
 from booking.schedule.engine import BERLIN, SCHEDULED
@@ -142,10 +143,7 @@ def _offices_of(staff: list[StaffUser]) -> list[Office]:
 
 
 def parse_day(text: str | None, today: date) -> date:
-    try:
-        return date.fromisoformat(text) if text else today
-    except ValueError:
-        return today
+    return parse_date(text) or today
 
 
 def local_today(now: datetime) -> date:

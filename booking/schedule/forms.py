@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms import SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.core.converters import CalendarDateField
 from booking.schedule.models import AbsenceKind
 from booking.templating import WEEKDAY_LABELS
 
@@ -29,8 +30,8 @@ class WeeklyHoursForm(FlaskForm):
     )
     start = TimeField(_l("From"), validators=[required()])
     end = TimeField(_l("Until"), validators=[required()])
-    valid_from = DateField(_l("Valid from (optional)"), validators=[Optional()])
-    valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
+    valid_from = CalendarDateField(_l("Valid from (optional)"), validators=[Optional()])
+    valid_until = CalendarDateField(_l("Valid until (optional)"), validators=[Optional()])
 
 
 ABSENCE_KIND_LABELS = {
@@ -45,8 +46,8 @@ class AbsenceForm(FlaskForm):
     kind = SelectField(
         _l("Kind"), choices=[(kind.value, label) for kind, label in ABSENCE_KIND_LABELS.items()]
     )
-    first_day = DateField(_l("First day"), validators=[required()])
-    last_day = DateField(_l("Last day (empty: same day)"), validators=[Optional()])
+    first_day = CalendarDateField(_l("First day"), validators=[required()])
+    last_day = CalendarDateField(_l("Last day (empty: same day)"), validators=[Optional()])
     start_time = TimeField(_l("From (empty: whole days)"), validators=[Optional()])
     end_time = TimeField(_l("Until"), validators=[Optional()])
     note = StringField(
@@ -58,8 +59,8 @@ class AbsenceForm(FlaskForm):
 
 class ClosureForm(FlaskForm):
     office_id = SelectField(_l("Office"), coerce=int)
-    first_day = DateField(_l("First day"), validators=[required()])
-    last_day = DateField(_l("Last day (empty: same day)"), validators=[Optional()])
+    first_day = CalendarDateField(_l("First day"), validators=[required()])
+    last_day = CalendarDateField(_l("Last day (empty: same day)"), validators=[Optional()])
     reason = StringField(
         _l("Reason (shown to families)"),
         validators=[DataRequired(_l("Please give a reason.")), Length(max=200)],
@@ -76,5 +77,5 @@ class ConsultationHoursForm(FlaskForm):
     start = TimeField(_l("From"), validators=[required()])
     end = TimeField(_l("Until"), validators=[required()])
     staff_ids = MultiCheckboxField(_l("Staff on duty"), coerce=int)
-    valid_from = DateField(_l("Valid from (optional)"), validators=[Optional()])
-    valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
+    valid_from = CalendarDateField(_l("Valid from (optional)"), validators=[Optional()])
+    valid_until = CalendarDateField(_l("Valid until (optional)"), validators=[Optional()])
