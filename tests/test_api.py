@@ -149,6 +149,20 @@ def test_book_read_move_cancel(api):
 
 
 @freeze_time(NOW)
+@pytest.mark.parametrize("start", ["2027-03-04T10:00:00.5+01:00", "2027-03-04T10:00:01+01:00"])
+def test_a_start_a_fraction_past_a_slot_is_no_slot(api, start):
+    response = api.post("/api/v1/bookings", json=body(start=start))
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"start"}
+    # The slots around it are still on offer and can be booked.
+    slots = api.get("/api/v1/slots?service=beratung-35a&from=2027-03-04&to=2027-03-04").json
+    assert [slot["start"][11:16] for slot in slots["slots"]] == ["09:00", "10:00", "11:00"]
+    for hour in ("10", "11"):
+        later = body(start=f"2027-03-04T{hour}:00:00+01:00", email=f"h{hour}@example.org")
+        assert api.post("/api/v1/bookings", json=later).status_code == 201
+
+
+@freeze_time(NOW)
 def test_slot_taken_is_409(api):
     assert api.post("/api/v1/bookings", json=body()).status_code == 201
     response = api.post("/api/v1/bookings", json=body(email="other@example.org"))

@@ -104,26 +104,37 @@ def test_threads_booking_overlapping_lengths_one_wins(app, one_caseworker):
     assert holding_count() == 1
 
 
-def _process_worker(database_uri, service_id, start_iso, n, queue):
+def _process_worker(database_uri, service_id, start_iso, n, barrier, queue):
     app = create_app(make_test_config(database_uri))
+    with app.app_context():  # connect before the barrier, so the racers start together
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    barrier.wait(timeout=60)
     queue.put(book_in_new_context(app, service_id, datetime.fromisoformat(start_iso), n))
 
 
-def test_processes_booking_the_same_slot_one_wins(app, one_caseworker, database_uri):
+def run_processes(database_uri, jobs) -> list[str]:
+    """Each job in its own process (own interpreter, own connection), released together."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
+    barrier = context.Barrier(len(jobs))
     processes = [
         context.Process(
             target=_process_worker,
-            args=(database_uri, one_caseworker["short"], SLOT.isoformat(), n, queue),
+            args=(database_uri, service_id, start.isoformat(), n, barrier, queue),
         )
-        for n in range(4)
+        for n, (service_id, start) in enumerate(jobs)
     ]
     for process in processes:
         process.start()
     results = sorted(queue.get(timeout=120) for _ in processes)
     for process in processes:
         process.join(timeout=60)
+    return results
+
+
+def test_processes_booking_the_same_slot_one_wins(app, one_caseworker, database_uri):
+    results = run_processes(database_uri, [(one_caseworker["short"], SLOT)] * 4)
     assert results == ["booked", "taken", "taken", "taken"], results
     assert holding_count() == 1
 

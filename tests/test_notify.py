@@ -399,3 +399,23 @@ def test_other_languages_fall_back_to_german(client, bookable_service):
     book(client, language="ar")
     [message] = outbox()
     assert "Ihr Termin ist gebucht." in message.body_text
+
+
+@freeze_time(NOW)
+def test_a_200_character_service_name_fits_every_message_column(client, bookable_service):
+    """The admin form allows 200 characters; the subject adds words in front of the name."""
+    bookable_service.name = "Beratung " + "x" * 191
+    db.session.commit()
+    assert len(bookable_service.name) == 200
+    data = book(client)  # 201 on PostgreSQL too, where a too-long value is an error
+    client.post(f"/api/v1/bookings/{data['manage_token']}/cancel")
+    messages = outbox()
+    assert [m.kind for m in messages] == ["confirmation", "cancelled", "staff_cancelled"]
+    for message in messages:
+        for column in OutboxMessage.__table__.columns:
+            value = getattr(message, column.key)
+            length = getattr(column.type, "length", None)
+            if isinstance(value, str) and length:
+                assert len(value) <= length, (column.key, len(value))
+    assert messages[0].subject.endswith("…")
+    assert "x" * 150 in messages[0].subject

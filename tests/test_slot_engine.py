@@ -8,7 +8,19 @@ import pytest
 from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import delete
 
+from booking.appointments.booking import (
+    NotASlot,
+    SlotTaken,
+    TooLate,
+    book_appointment,
+    check_family_details,
+    move_appointment,
+    restore_appointment,
+)
+from booking.appointments.models import AppointmentStatus
+from booking.extensions import db
 from booking.schedule.engine import (
     BookingRules,
     Busy,
@@ -20,6 +32,8 @@ from booking.schedule.engine import (
     free_slots,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
+from booking.schedule.models import Absence, AbsenceKind, Closure
+from booking.schedule.services import find_free_slots, local_day_bounds, qualified_caseworkers
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
@@ -368,3 +382,172 @@ def test_consultation_hours_cancelled_on_holiday_closure_and_without_staff():
         ("24.06. 14:00", "scheduled", None, (1, 2)),
     ]
     assert result[0].detail == "Fronleichnam"
+
+
+def test_a_fraction_of_a_second_of_busy_time_still_blocks_the_slot():
+    hours = [HoursRule(1, WED, time(9), time(12))]
+    # An appointment held until a fraction past 10:00 overlaps the 10:00 slot.
+    busy = [Busy(1, local(2027, 3, 3, 9), local(2027, 3, 3, 10, 0, 0, 500_000))]
+    slots = free_slots(RULES, date(2027, 3, 3), date(2027, 3, 3), hours, busy, [], NOW)
+    assert [s.start.astimezone(BERLIN).hour for s in slots] == [11]
+
+
+# The engine on the database: it refuses booked times, absences and closed days by itself,
+# before the database constraints ever see an insert.
+
+DB_NOW = datetime(2027, 3, 1, 7, tzinfo=UTC)
+THURSDAY = date(2027, 3, 4)
+TEN = local(2027, 3, 4, 10)
+
+
+def a_family(n: int = 1):
+    return check_family_details(f"Familie {n}", f"f{n}@example.org", None, "de", False, "")
+
+
+def free_hours(service, day=THURSDAY, now=DB_NOW) -> list[int]:
+    return [s.start.astimezone(BERLIN).hour for s in find_free_slots(service, day, day, now)]
+
+
+@pytest.fixture
+def no_insert(monkeypatch):
+    """Any attempt to write an appointment fails the test: the engine must refuse first."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the engine offered a time it should have refused")
+
+    monkeypatch.setattr("booking.appointments.booking._insert_first_free", refuse)
+
+
+def add_absence(service, kind, start, end):
+    staff = service_staff(service)
+    db.session.add(Absence(staff_id=staff.id, kind=kind, starts_at=start, ends_at=end))
+    db.session.commit()
+
+
+def service_staff(service):
+    [staff] = qualified_caseworkers(service)
+    return staff
+
+
+def test_engine_refuses_a_booked_time(app, bookable_service, monkeypatch):
+    assert free_hours(bookable_service) == [9, 10, 11]
+    book_appointment(bookable_service, TEN, a_family(1), DB_NOW)
+    db.session.commit()
+    assert free_hours(bookable_service) == [9, 11]
+    monkeypatch.setattr(
+        "booking.appointments.booking._insert_first_free",
+        lambda *args: pytest.fail("the engine offered a booked time"),
+    )
+    with pytest.raises(SlotTaken):
+        book_appointment(bookable_service, TEN, a_family(2), DB_NOW)
+
+
+@pytest.mark.parametrize("kind", ["illness", "vacation", "training", "blocked"])
+def test_engine_refuses_absences_and_blocked_time(app, bookable_service, no_insert, kind):
+    add_absence(bookable_service, AbsenceKind(kind), TEN, local(2027, 3, 4, 10, 30))
+    assert free_hours(bookable_service) == [9, 11]
+    with pytest.raises(SlotTaken):
+        book_appointment(bookable_service, TEN, a_family(), DB_NOW)
+
+
+def test_engine_refuses_closures_and_holidays(app, bookable_service, no_insert):
+    db.session.add(
+        Closure(
+            office_id=bookable_service.office_id,
+            first_day=THURSDAY,
+            last_day=THURSDAY,
+            reason="Umzug",
+        )
+    )
+    db.session.commit()
+    assert free_hours(bookable_service) == []
+    with pytest.raises(NotASlot):
+        book_appointment(bookable_service, TEN, a_family(), DB_NOW)
+    # Ascension Day 2027 is a Thursday and a public holiday in NRW.
+    may_now = datetime(2027, 5, 1, 7, tzinfo=UTC)
+    assert free_hours(bookable_service, date(2027, 5, 6), may_now) == []
+    with pytest.raises(NotASlot):
+        book_appointment(bookable_service, local(2027, 5, 6, 10), a_family(), may_now)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        TEN + timedelta(microseconds=1),
+        TEN + timedelta(milliseconds=500),
+        TEN + timedelta(seconds=1),
+        TEN - timedelta(microseconds=1),
+    ],
+)
+def test_a_start_must_be_exactly_a_slot_time(app, bookable_service, no_insert, start):
+    with pytest.raises(NotASlot):
+        book_appointment(bookable_service, start, a_family(), DB_NOW)
+
+
+def test_restore_refuses_an_absence_and_a_closure(app, bookable_service):
+    """Sick leave put in after the cancellation: the appointment stays cancelled."""
+    staff = service_staff(bookable_service)
+    booking = book_appointment(bookable_service, TEN, a_family(), DB_NOW)
+    appointment = booking.appointment
+    appointment.cancel("test", DB_NOW)
+    db.session.commit()
+    add_absence(bookable_service, AbsenceKind.ILLNESS, *local_day_bounds(THURSDAY, THURSDAY))
+    with pytest.raises(SlotTaken, match="abwesend"):
+        restore_appointment(appointment, staff, DB_NOW)
+    db.session.rollback()
+    assert appointment.status == AppointmentStatus.CANCELLED
+    db.session.execute(delete(Absence))
+    db.session.add(
+        Closure(
+            office_id=bookable_service.office_id,
+            first_day=THURSDAY,
+            last_day=THURSDAY,
+            reason="Umzug",
+        )
+    )
+    db.session.commit()
+    with pytest.raises(NotASlot):
+        restore_appointment(appointment, staff, DB_NOW)
+    db.session.rollback()
+    db.session.execute(delete(Closure))
+    db.session.commit()
+    restore_appointment(appointment, staff, DB_NOW)  # free again: fine
+    db.session.commit()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_restore_refuses_a_time_taken_by_another_before_the_database_does(
+    app, bookable_service, monkeypatch
+):
+
+    staff = service_staff(bookable_service)
+    first = book_appointment(bookable_service, TEN, a_family(1), DB_NOW).appointment
+    first.cancel("test", DB_NOW)
+    db.session.commit()
+    # Another family holds the time now; the engine sees it before any write.
+    book_appointment(bookable_service, TEN, a_family(2), DB_NOW)
+    db.session.commit()
+    monkeypatch.setattr(
+        db.session, "begin_nested", lambda: pytest.fail("restore reached the database check")
+    )
+    with pytest.raises(SlotTaken, match="anderweitig gebucht"):
+        restore_appointment(first, staff, DB_NOW)
+
+
+def test_staff_move_refuses_absences_but_may_pass_the_notice(app, bookable_service):
+    staff = service_staff(bookable_service)
+    appointment = book_appointment(bookable_service, TEN, a_family(), DB_NOW).appointment
+    db.session.commit()
+    add_absence(bookable_service, AbsenceKind.BLOCKED, local(2027, 3, 4, 11), local(2027, 3, 4, 12))
+    eleven = local(2027, 3, 4, 11)
+    with pytest.raises(SlotTaken):
+        move_appointment(appointment, eleven, DB_NOW, actor=staff)
+    db.session.rollback()
+    # Two hours before: too late for the family, fine for staff (to a free time).
+    late = local(2027, 3, 4, 7)
+    with pytest.raises(TooLate):
+        move_appointment(appointment, local(2027, 3, 4, 9), late)
+    db.session.rollback()
+    moved = move_appointment(appointment, local(2027, 3, 4, 9), late, actor=staff)
+    db.session.commit()
+    assert moved.appointment.starts_at == local(2027, 3, 4, 9)

@@ -135,6 +135,12 @@ def token_for_key(idempotency_key: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def _not_a_slot() -> NotASlot:
+    return NotASlot(
+        _l("This time cannot be booked. Please choose one of the offered times."), field="start"
+    )
+
+
 def _local_day(start: datetime):
     return start.astimezone(BERLIN).date()
 
@@ -145,15 +151,26 @@ def _candidates(
     now: datetime,
     staff_id: int | None,
     exclude_id: int | None = None,
+    by_staff: bool = False,
 ) -> list[int]:
-    """Caseworkers free at `start`, least booked that day first. NotASlot if no slot time."""
+    """Caseworkers free at `start`, least booked that day first.
+
+    The engine decides, for every booking, move and restore alike: NotASlot when `start` is
+    no slot time of the service (outside hours, on a closed day or holiday, inside the notice
+    or beyond the horizon, or not exactly on the grid); SlotTaken when it is one but nobody
+    is free then (appointments, absences, blocked time). Staff (`by_staff`) may pass over
+    notice and horizon, never over busy time.
+    """
+    start = start.astimezone(UTC)
+    if start.second or start.microsecond:  # a fraction past a slot is no slot
+        raise _not_a_slot()
     start_ts = int(start.timestamp())
     day = _local_day(start)
-    grid, free = grid_and_free_slots(service, day, now, staff_id, exclude_appointment_id=exclude_id)
-    if not any(slot.start_ts == start_ts for slot in grid):
-        raise NotASlot(
-            _l("This time cannot be booked. Please choose one of the offered times."), field="start"
-        )
+    grid, free = grid_and_free_slots(
+        service, day, now, staff_id, exclude_appointment_id=exclude_id, ignore_notice=by_staff
+    )
+    if start <= now or not any(slot.start_ts == start_ts for slot in grid):
+        raise _not_a_slot()
     staff_ids = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), ())
     if not staff_ids:
         raise SlotTaken(
@@ -323,7 +340,9 @@ def move_appointment(
     db.session.refresh(appointment)
     _require_changeable(appointment, now, actor)
     service = appointment.service
-    candidates = _candidates(service, start, now, None, exclude_id=appointment.id)
+    candidates = _candidates(
+        service, start, now, None, exclude_id=appointment.id, by_staff=actor is not None
+    )
     if appointment.staff_id in candidates:  # keep the caseworker when they are free
         candidates.remove(appointment.staff_id)
         candidates.insert(0, appointment.staff_id)
@@ -353,14 +372,55 @@ def move_appointment(
     raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
 
 
+def _overlapping_appointment(appointment: Appointment) -> bool:
+    """Does another appointment hold part of this one's time with the same caseworker?"""
+    return bool(
+        db.session.scalar(
+            select(Appointment.id).where(
+                Appointment.id != appointment.id,
+                Appointment.staff_id == appointment.staff_id,
+                Appointment.status.in_(HOLDING_STATES),
+                Appointment.starts_at < appointment.busy_until,
+                Appointment.busy_until > appointment.starts_at,
+            )
+        )
+    )
+
+
 def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetime) -> None:
-    """Staff undo a cancellation, if the time is still free for the same caseworker."""
+    """Staff undo a cancellation, if the time is still free for the same caseworker.
+
+    Checked like a new booking by staff: the caseworker must still work then and be free
+    (no absence, blocked time or other appointment), and the office open.
+    """
     begin_write()
     db.session.refresh(appointment)
     if appointment.status != AppointmentStatus.CANCELLED:
         raise AppointmentError(_l("Only a cancelled appointment can be restored."))
     if appointment.starts_at <= now:
         raise AppointmentError(_l("The appointment is in the past."))
+    try:
+        _candidates(
+            appointment.service,
+            appointment.starts_at,
+            now,
+            appointment.staff_id,
+            exclude_id=appointment.id,
+            by_staff=True,
+        )
+    except NotASlot as error:
+        raise NotASlot(
+            _l(
+                "The time can no longer be booked: the office is closed or the caseworker no "
+                "longer works then."
+            )
+        ) from error
+    except SlotTaken as error:
+        if _overlapping_appointment(appointment):
+            raise SlotTaken(_l("The time has been booked by someone else meanwhile.")) from error
+        raise SlotTaken(
+            _l("The caseworker is absent or has blocked this time meanwhile.")
+        ) from error
     try:
         with db.session.begin_nested():
             appointment.status = AppointmentStatus.BOOKED

@@ -24,6 +24,16 @@ def one_line(text: str) -> str:
     return NO_LINE_BREAKS.sub(" ", text or "").strip()
 
 
+def fit(column, text: str) -> str:
+    """Shorten a derived value to its column's length (a long service name in a subject)."""
+    length = column.type.length
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def subject_line(text: str) -> str:
+    return fit(OutboxMessage.__table__.c.subject, one_line(text))
+
+
 def message_locale(language: str | None) -> str:
     supported = current_app.config["LANGUAGES"]
     return language if language in supported else current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -71,7 +81,7 @@ def queue_family_message(
         "local_end": appointment.ends_at.astimezone(BERLIN),
     }
     with force_locale(message_locale(appointment.language)):
-        subject = one_line(f"{SUBJECTS[kind]()} – {appointment.service.name}")
+        subject = subject_line(f"{SUBJECTS[kind]()} – {appointment.service.name}")
         if channel == OutboxChannel.SMS:
             text = render_template("notify/family.sms.txt", **context)
             html = None
@@ -116,7 +126,7 @@ def queue_staff_notice(appointment: Appointment, kind: str) -> OutboxMessage | N
         "calendar_url": site_url(f"/appointments/{appointment.id}"),
     }
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        subject = one_line(
+        subject = subject_line(
             _("A family cancelled: %(ref)s", ref=appointment.reference)
             if kind == "staff_cancelled"
             else _("A family moved their appointment: %(ref)s", ref=appointment.reference)
@@ -188,7 +198,7 @@ def queue_daily_agendas(now: datetime) -> int:
             if a.status == AppointmentStatus.BOOKED
         ]
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-            subject = one_line(_("Your appointments on %(day)s", day=day.strftime("%d.%m.%Y")))
+            subject = subject_line(_("Your appointments on %(day)s", day=day.strftime("%d.%m.%Y")))
             text = render_template(
                 "notify/staff_agenda.txt", user=user, day=day, appointments=appointments, tz=BERLIN
             )

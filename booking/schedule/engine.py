@@ -8,6 +8,7 @@ repeat or overlap on the daylight-saving days, and a wall-clock time that does n
 """
 
 import bisect
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -116,7 +117,8 @@ def _merged_busy(busy: Iterable[Busy]) -> dict[int | None, tuple[list[int], list
     """Per staff, the busy intervals merged and sorted, as parallel start and end lists."""
     raw: dict[int | None, list[tuple[int, int]]] = {}
     for item in busy:
-        start, end = int(item.start.timestamp()), int(item.end.timestamp())
+        # Outward to whole seconds: busy time never shrinks by a fraction of a second.
+        start, end = math.floor(item.start.timestamp()), math.ceil(item.end.timestamp())
         if end > start:
             raw.setdefault(item.staff_id, []).append((start, end))
     everyone = raw.pop(None, [])

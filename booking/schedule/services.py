@@ -1,10 +1,12 @@
 """Calendar operations on the database: inputs for the engine, hours, absences, closures."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from babel.dates import get_day_names
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -198,13 +200,21 @@ def grid_and_free_slots(
     now: datetime,
     staff_id: int | None = None,
     exclude_appointment_id: int | None = None,
+    ignore_notice: bool = False,
 ) -> tuple[list[Slot], list[Slot]]:
     """The day's slot times as if nobody were booked, and the free ones: booking needs both
-    to tell "no slot time" from "taken". One load of the inputs serves both."""
+    to tell "no slot time" from "taken". One load of the inputs serves both.
+
+    ignore_notice: staff may book, move or restore inside the minimum notice and beyond the
+    horizon (never into the past, busy time or a closed day).
+    """
     inputs = slot_inputs(service, day, day, staff_id, exclude_appointment_id)
     if inputs is None:
         return [], []
     rules = booking_rules(service)
+    if ignore_notice:
+        days_ahead = (day - now.astimezone(BERLIN).date()).days + 1
+        rules = replace(rules, min_notice_hours=0, horizon_days=max(rules.horizon_days, days_ahead))
     grid = free_slots(rules, day, day, inputs.hours, [], inputs.closed, now)
     free = free_slots(rules, day, day, inputs.hours, inputs.busy, inputs.closed, now)
     return grid, free
@@ -243,6 +253,11 @@ def consultation_calendar(office: Office, first: date, last: date) -> list[Consu
 # Weekly hours
 
 
+def weekday_name(weekday: int) -> str:
+    """The weekday's name in the reader's language (0 = Monday), from Babel's CLDR data."""
+    return get_day_names("wide", locale=get_locale())[weekday]
+
+
 def _checked_recurrence(weekdays, start, end, valid_from, valid_until) -> list[int]:
     """The sorted weekdays of a recurring range, or ScheduleError naming the bad field."""
     if start >= end:
@@ -274,8 +289,6 @@ def add_weekly_hours(
     valid_until: date | None,
     actor: StaffUser,
 ) -> list[WeeklyHours]:
-    from booking.templating import WEEKDAY_LABELS  # labels live with the templates
-
     weekdays = _checked_recurrence(weekdays, start, end, valid_from, valid_until)
     if staff.role != Role.CASEWORKER:
         raise ScheduleError(_l("Weekly hours are for caseworkers only."))
@@ -292,7 +305,7 @@ def add_weekly_hours(
             raise ScheduleError(
                 _l(
                     "This overlaps existing hours on %(day)s, %(start)s–%(end)s.",
-                    day=WEEKDAY_LABELS[row.weekday],
+                    day=weekday_name(row.weekday),
                     start=row.start_time.strftime("%H:%M"),
                     end=row.end_time.strftime("%H:%M"),
                 )

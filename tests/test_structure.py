@@ -1,0 +1,34 @@
+"""Layering: which packages may import which (read from the source, not from sys.modules)."""
+
+import ast
+from pathlib import Path
+
+BOOKING = Path(__file__).resolve().parent.parent / "booking"
+# Modules of business rules and services: they format no labels meant for templates.
+DOMAIN_MODULES = [
+    *BOOKING.glob("*/services.py"),
+    BOOKING / "appointments" / "booking.py",
+    BOOKING / "schedule" / "engine.py",
+    BOOKING / "privacy" / "retention.py",
+]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside functions."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_domain_services_import_no_template_labels():
+    offenders = {
+        str(path.relative_to(BOOKING)): sorted(
+            name for name in imported_modules(path) if name == "booking.templating"
+        )
+        for path in DOMAIN_MODULES
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
