@@ -6,13 +6,16 @@ from typing import Any
 
 from flask import Flask
 
-from booking.config import DEV_SECRET_KEY, DefaultConfig
+from booking.config import (
+    DEV_SECRET_KEY,
+    ConfigurationError,
+    DefaultConfig,
+    public_base_url,
+    trusted_hosts,
+)
 
 ENVIRONMENTS = ("production", "development", "testing")
-
-
-class ConfigurationError(RuntimeError):
-    pass
+__all__ = ["ConfigurationError", "create_app"]
 
 
 def create_app(
@@ -68,6 +71,11 @@ def _finish_config(app: Flask) -> None:
     if config["SESSION_COOKIE_SECURE"] is None:
         # Plain http on localhost during development and tests.
         config["SESSION_COOKIE_SECURE"] = config["ENVIRONMENT"] == "production"
+    # Statement parameters hold families' data: never in a log line or an exception text.
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+        "hide_parameters": True,
+    }
 
 
 def _check_config(app: Flask) -> None:
@@ -80,6 +88,11 @@ def _check_config(app: Flask) -> None:
             )
         if app.debug:
             raise ConfigurationError("The debugger must not run in production.")
+    environment = config["ENVIRONMENT"]
+    config["PUBLIC_BASE_URL"] = public_base_url(config.get("PUBLIC_BASE_URL"), environment)
+    config["TRUSTED_HOSTS"] = trusted_hosts(
+        config.get("TRUSTED_HOSTS"), environment, config["PUBLIC_BASE_URL"]
+    )
     if config["ENVIRONMENT"] != "production" and not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = DEV_SECRET_KEY
 

@@ -1,6 +1,10 @@
 """Built-in defaults. Overridden by instance/config.py, then BOOKING_* environment variables."""
 
+import json
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 # The value shipped in the source; production refuses to start with it.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105
@@ -38,7 +42,15 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_IP = "20 per minute; 200 per hour"
+    # Failed logins per account from one address (or from one device with a device cookie for
+    # the account): an attacker elsewhere cannot lock the caseworker out.
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute; 30 per hour"
+    # Failed logins per account from anywhere, for requests without a device cookie of the
+    # account: keeps a brute force from many addresses slow.
+    LOGIN_LIMIT_PER_ACCOUNT_UNTRUSTED = "30 per hour; 100 per day"
+    # The signed cookie that marks a device on which the account logged in before (OWASP).
+    LOGIN_DEVICE_COOKIE_NAME = "sprechstunde_device"
+    LOGIN_DEVICE_COOKIE_DAYS = 180
 
     # argon2id parameters (OWASP's second recommendation: m=19 MiB, t=2, p=1 is the floor).
     ARGON2_TIME_COST = 3
@@ -67,8 +79,12 @@ class DefaultConfig:
     REMINDER_HOURS_BEFORE = 24
     OUTBOX_MAX_ATTEMPTS = 8
     WORKER_INTERVAL_SECONDS = 60
-    # Links in messages need the public address of the site.
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Every absolute link (messages, manage links, calendar feeds) starts with this address;
+    # never with the request's Host header. Required in production.
+    PUBLIC_BASE_URL: str | None = None
+    # Flask's TRUSTED_HOSTS: other hosts get a 400. None: derived from PUBLIC_BASE_URL (plus
+    # localhost and 127.0.0.1 outside production).
+    TRUSTED_HOSTS: list[str] | None = None
 
     # Retention: families' personal data is erased this long after the appointment ended.
     RETENTION_DAYS_AFTER_APPOINTMENT = 180
@@ -76,3 +92,75 @@ class DefaultConfig:
 
     # Closed every year besides the public holidays of NRW ("MM-DD").
     YEARLY_CLOSED_DAYS = ["12-24", "12-31"]
+
+
+# Outside production the public address is the local development server (tests: localhost).
+DEFAULT_PUBLIC_BASE_URLS = {"development": "http://127.0.0.1:5000", "testing": "http://localhost"}
+LOCAL_HOSTS = ["localhost", "127.0.0.1"]
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is unsafe or incomplete: the app refuses to start."""
+
+
+def public_base_url(value: Any, environment: str) -> str:
+    """PUBLIC_BASE_URL checked and without a trailing slash (a default outside production)."""
+    if not value:
+        if environment == "production":
+            raise ConfigurationError(
+                "Refusing to start in production without BOOKING_PUBLIC_BASE_URL (the site's "
+                "public address, such as https://termine.example.org): links in messages are "
+                "built from it, never from the request's Host header."
+            )
+        value = DEFAULT_PUBLIC_BASE_URLS[environment]
+    parts = urlsplit(str(value).strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            "BOOKING_PUBLIC_BASE_URL must be an address like https://termine.example.org "
+            f"(scheme and host, optionally a path), not {value!r}."
+        )
+    if environment == "production" and parts.scheme != "https":
+        raise ConfigurationError(
+            "BOOKING_PUBLIC_BASE_URL must start with https:// in production (cookies are sent "
+            "over https only)."
+        )
+    return parts.geturl().rstrip("/")
+
+
+def trusted_hosts(value: Any, environment: str, base_url: str) -> list[str]:
+    """TRUSTED_HOSTS as a list: from a JSON list or a comma-separated string, or derived."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError as error:
+                raise ConfigurationError(
+                    f"BOOKING_TRUSTED_HOSTS is not a JSON list: {value!r}"
+                ) from error
+        else:
+            value = text.split(",")
+    hosts = [str(host).strip().lower() for host in value or [] if str(host).strip()]
+    if hosts:
+        return hosts
+    # Never empty: an empty list would let every host through.
+    public_host = urlsplit(base_url).hostname or ""
+    if environment == "production":
+        return [public_host]
+    return list(dict.fromkeys([*LOCAL_HOSTS, public_host]))
+
+
+def check_rate_limit_storage(config: Mapping[str, Any], workers: int) -> None:
+    """Production refuses per-process rate-limit counters when several workers serve."""
+    if (
+        config.get("ENVIRONMENT") == "production"
+        and config.get("RATELIMIT_ENABLED", True)
+        and str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://")
+        and workers > 1
+    ):
+        raise ConfigurationError(
+            f"Refusing to start {workers} workers with BOOKING_RATELIMIT_STORAGE_URI="
+            f"{config.get('RATELIMIT_STORAGE_URI')}: every worker would count login and booking "
+            "attempts alone. Set BOOKING_RATELIMIT_STORAGE_URI to a shared storage such as "
+            "redis://127.0.0.1:6379/0, or run one worker (GUNICORN_WORKERS=1)."
+        )

@@ -1,8 +1,12 @@
-"""Security headers on every response, error pages included."""
+"""Security headers on every response, error pages included; requests for unknown hosts refused."""
 
 from flask import Flask, Response, request
+from flask.globals import request_ctx
+from werkzeug.exceptions import SecurityError
 
 from booking.core.access import is_staff_endpoint
+from booking.core.errors import render_error
+from booking.core.urls import public_url_adapter
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -37,5 +41,21 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_untrusted_host() -> None:
+    """First before_request hook: Flask found the Host not in TRUSTED_HOSTS while routing."""
+    if isinstance(request.routing_exception, SecurityError):
+        raise request.routing_exception
+
+
+def handle_untrusted_host(error: SecurityError):
+    """400 in the site's layout: its links are built on the public address, not the forged one."""
+    request_ctx.url_adapter = public_url_adapter()
+    return render_error(400)
+
+
 def init_app(app: Flask) -> None:
+    # Before every other hook (session guard, write lock, rate limits): a forged host gets
+    # nothing but the 400 page.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_untrusted_host)
+    app.register_error_handler(SecurityError, handle_untrusted_host)
     app.after_request(set_security_headers)

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from booking.core.access import staff_required
 from booking.core.converters import id_arg, parse_date
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
+from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.desk.forms import DeskBookingForm
 from booking.extensions import db
@@ -113,7 +114,7 @@ def book(slug: str):
             return render_template(
                 "desk/booked.html",
                 appointment=booked.appointment,
-                manage_url=url_for("public.manage", token=booked.manage_token, _external=True),
+                manage_url=external_url("public.manage", token=booked.manage_token),
             )
     elif request.method == "POST":
         status = 422

@@ -3,7 +3,7 @@
 import re
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, render_template, request
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from booking.appointments.calendar_file import appointment_ics
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.auth.models import StaffUser
+from booking.core.urls import public_url
 from booking.extensions import db
 from booking.notify.models import OutboxChannel, OutboxMessage
 from booking.schedule.engine import BERLIN
@@ -40,8 +41,7 @@ def message_locale(language: str | None) -> str:
 
 
 def site_url(path: str) -> str:
-    base = request.host_url if has_request_context() else current_app.config["PUBLIC_BASE_URL"]
-    return base.rstrip("/") + path
+    return public_url(path)
 
 
 def _family_channel(appointment: Appointment) -> tuple[OutboxChannel, str] | None:

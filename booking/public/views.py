@@ -21,6 +21,7 @@ from booking.core.access import public
 from booking.core.converters import parse_date
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
+from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import OfficeKind
@@ -155,7 +156,7 @@ def render_confirmation(booking, moved: bool = False):
         "public/confirmation.html",
         appointment=appointment,
         moved=moved,
-        manage_url=url_for("public.manage", token=booking.manage_token, _external=True),
+        manage_url=external_url("public.manage", token=booking.manage_token),
         ics_url=url_for("public.manage_ics", token=booking.manage_token),
     )
 

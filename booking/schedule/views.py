@@ -20,6 +20,7 @@ from booking.auth.models import Role, StaffUser
 from booking.core.access import admin_required, public, roles_required, staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_error, commit_or_show, get_or_404
+from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import Office
@@ -364,7 +365,7 @@ def feed_renew():
     return render_template(
         "schedule/feed.html",
         active=True,
-        feed_url=url_for(".feed_ics", token=token, _external=True),
+        feed_url=external_url("schedule.feed_ics", token=token),
         confirm=ConfirmForm(),
     )
 

@@ -53,6 +53,7 @@ def live_server(tmp_path_factory):
         load_file(DEMO_FILE)
         create_demo_appointments()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"  # links in pages
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
