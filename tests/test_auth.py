@@ -2,9 +2,11 @@ from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
+from itsdangerous import URLSafeTimedSerializer
 
 from booking.audit.models import AuditEvent
 from booking.auth.models import Role
+from booking.auth.throttle import account_id
 from booking.extensions import db
 from tests.conftest import PASSWORD, csrf_token_from
 
@@ -181,6 +183,31 @@ def test_idle_timeout_after_30_minutes(client, auth, make_staff):
         assert response.headers["Location"].startswith("/login")
 
 
+def test_replayed_idle_expired_cookie_does_not_end_the_live_session(app, client, auth, make_staff):
+    user = make_staff()
+    name = app.config["SESSION_COOKIE_NAME"]
+    with freeze_time("2026-11-25 09:00:00") as frozen:
+        auth.login(user.email)
+        old_copy = client.get_cookie(name).value
+        for _ in range(3):  # the user keeps working on their device
+            frozen.tick(timedelta(minutes=20))
+            assert client.get("/staff/").status_code == 200
+        replay = app.test_client()  # the copy from 09:00, idle for an hour
+        replay.set_cookie(name, old_copy)
+        refused = replay.get("/staff/")
+        assert refused.status_code == 302
+        assert refused.headers["Location"].startswith("/login")
+        with replay.session_transaction() as session:
+            assert "_user_id" not in session  # that cookie is cleared
+        assert replay.get("/staff/").status_code == 302
+        # The live session keeps working.
+        assert client.get("/staff/").status_code == 200
+        frozen.tick(timedelta(minutes=20))
+        assert client.get("/staff/").status_code == 200
+    actions = [event.action for event in db.session.scalars(db.select(AuditEvent))]
+    assert actions.count("auth.timeout") == 1
+
+
 def test_absolute_timeout_after_8_hours(client, auth, make_staff):
     user = make_staff()
     with freeze_time("2026-11-25 07:00:00") as frozen:
@@ -192,26 +219,116 @@ def test_absolute_timeout_after_8_hours(client, auth, make_staff):
         assert client.get("/staff/").status_code == 302
 
 
-def test_login_rate_limit_per_account(app_factory, make_staff):
+WRONG = "wrong password here"
+
+
+def login_from(client, address: str, email: str, password: str = WRONG):
+    return client.post(
+        "/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_failed_logins_count_per_account_and_address(app_factory, make_staff):
     app = app_factory(LOGIN_LIMIT_PER_ACCOUNT="3 per minute", LOGIN_LIMIT_PER_IP="100 per minute")
-    with app.app_context():
-        email = make_staff().email
+    email = make_staff().email
     client = app.test_client()
     for _ in range(3):
-        assert client.post("/login", data={"email": email, "password": "x" * 12}).status_code == 200
-    blocked = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert login_from(client, "192.0.2.1", email).status_code == 200
+    blocked = login_from(client, "192.0.2.1", email, PASSWORD)
     assert blocked.status_code == 429
     assert "Zu viele Versuche" in blocked.get_data(as_text=True)
     # Another account from the same address is not blocked by this limit.
-    other = client.post("/login", data={"email": "other@example.org", "password": "x" * 12})
-    assert other.status_code == 200
+    assert login_from(client, "192.0.2.1", "other@example.org").status_code == 200
     # Nor is the same account from another address.
-    elsewhere = app.test_client().post(
-        "/login",
-        data={"email": email, "password": "x" * 12},
-        environ_base={"REMOTE_ADDR": "192.0.2.7"},
+    elsewhere = app.test_client()
+    assert login_from(elsewhere, "192.0.2.7", email, PASSWORD).status_code == 302
+
+
+def test_an_attacker_elsewhere_cannot_lock_the_caseworker_out(app_factory, make_staff):
+    app = app_factory()  # the shipped limits: 5 failures a minute per account and address
+    email = make_staff().email
+    attacker = app.test_client()
+    answers = [login_from(attacker, "203.0.113.66", email).status_code for _ in range(6)]
+    assert answers == [200, 200, 200, 200, 200, 429]
+    user = app.test_client()
+    assert login_from(user, "198.51.100.20", email, PASSWORD).status_code == 302
+    assert user.get("/staff/").status_code == 200
+    # The attacker stays throttled, even with the right password.
+    assert login_from(attacker, "203.0.113.66", email).status_code == 429
+    assert login_from(attacker, "203.0.113.66", email, PASSWORD).status_code == 429
+
+
+def test_successful_logins_do_not_count_as_failures(app_factory, make_staff):
+    app = app_factory(LOGIN_LIMIT_PER_ACCOUNT="2 per minute", LOGIN_LIMIT_PER_IP="100 per minute")
+    email = make_staff().email
+    client = app.test_client()
+    for _ in range(4):
+        assert login_from(client, "192.0.2.1", email, PASSWORD).status_code == 302
+        assert client.post("/logout").status_code == 302
+
+
+def test_device_cookie_exempts_the_users_device_from_the_account_ceiling(app_factory, make_staff):
+    app = app_factory(
+        LOGIN_LIMIT_PER_ACCOUNT="5 per minute",
+        LOGIN_LIMIT_PER_ACCOUNT_UNTRUSTED="3 per hour",
+        LOGIN_LIMIT_PER_IP="100 per minute",
     )
-    assert elsewhere.status_code == 429
+    email = make_staff().email
+    desk = app.test_client()  # the caseworker's own PC
+    assert login_from(desk, "198.51.100.20", email, PASSWORD).status_code == 302
+    device_cookie = desk.get_cookie(app.config["LOGIN_DEVICE_COOKIE_NAME"], path="/login")
+    assert device_cookie is not None
+    desk.post("/logout")
+    # A brute force from many addresses: one failure each, until the ceiling stops it.
+    botnet = app.test_client()
+    answers = [login_from(botnet, f"203.0.113.{n}", email).status_code for n in range(1, 6)]
+    assert answers == [200, 200, 200, 429, 429]
+    # A device that never logged in to the account meets the ceiling too ...
+    laptop = app.test_client()
+    assert login_from(laptop, "198.51.100.99", email, PASSWORD).status_code == 429
+    # ... the caseworker's own PC does not, and its wrong passwords count on their own.
+    assert login_from(desk, "198.51.100.20", email).status_code == 200
+    assert login_from(desk, "198.51.100.20", email, PASSWORD).status_code == 302
+
+
+def test_a_forged_or_foreign_device_cookie_is_not_trusted(app_factory, make_staff):
+    app = app_factory(LOGIN_LIMIT_PER_ACCOUNT_UNTRUSTED="1 per hour")
+    victim = make_staff().email
+    attacker_email = make_staff().email
+    name = app.config["LOGIN_DEVICE_COOKIE_NAME"]
+    attacker = app.test_client()
+    assert login_from(attacker, "203.0.113.5", attacker_email, PASSWORD).status_code == 302
+    assert attacker.get_cookie(name, path="/login") is not None
+    attacker.post("/logout")
+    # Their own account's device cookie vouches for nothing else.
+    assert login_from(attacker, "203.0.113.5", victim).status_code == 200
+    assert login_from(attacker, "203.0.113.5", victim).status_code == 429
+    # Nor does a cookie naming the victim's account without our signature.
+    content = {"n": "forged-nonce", "a": [account_id(victim)]}
+    forged = app.test_client()
+    fake = URLSafeTimedSerializer("not the secret key", salt="login-device").dumps(content)
+    forged.set_cookie(name, fake, path="/login")
+    assert login_from(forged, "203.0.113.6", victim).status_code == 429
+    # (The same content signed with the app's key would be trusted.)
+    genuine = URLSafeTimedSerializer(app.secret_key, salt="login-device").dumps(content)
+    forged.set_cookie(name, genuine, path="/login")
+    assert login_from(forged, "203.0.113.6", victim).status_code == 200
+
+
+def test_device_cookie_flags(app_factory, make_staff):
+    app = app_factory(SESSION_COOKIE_SECURE=True)
+    email = make_staff().email
+    response = app.test_client().post("/login", data={"email": email, "password": PASSWORD})
+    [cookie] = [
+        c
+        for c in response.headers.getlist("Set-Cookie")
+        if c.startswith(app.config["LOGIN_DEVICE_COOKIE_NAME"] + "=")
+    ]
+    assert "HttpOnly" in cookie and "Secure" in cookie
+    assert "Path=/login" in cookie and "SameSite=Strict" in cookie
+    assert email not in cookie
 
 
 def test_login_rate_limit_per_ip(app_factory):

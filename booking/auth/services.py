@@ -99,6 +99,23 @@ def end_session(user: StaffUser | None, reason: str = "logout") -> None:
         user.rotate_session_token()
         record_event(f"auth.{reason}", actor=user, obj=user)
         db.session.flush()
+    forget_this_session()
+
+
+def expire_session(user: StaffUser) -> None:
+    """Refuse this (timed-out) cookie only.
+
+    The server-side token stays: an old copy of the cookie replayed after its idle or absolute
+    limit must not log the user out of the session they are working in. The cookie's own
+    timestamps are signed, so it can never become valid again.
+    """
+    record_event("auth.timeout", actor=user, obj=user)
+    db.session.flush()
+    forget_this_session()
+
+
+def forget_this_session() -> None:
+    """Log out in this cookie (keeping the chosen language)."""
     lang = session.get("lang")
     logout_user()
     session.clear()

@@ -6,7 +6,7 @@ from flask import Flask, current_app, flash, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from booking.auth.services import end_session, load_user_from_session_id, session_expired
+from booking.auth.services import expire_session, load_user_from_session_id, session_expired
 from booking.core.i18n import N_
 from booking.core.transactions import begin_write
 from booking.extensions import login_manager
@@ -29,8 +29,8 @@ def check_staff_session() -> None:
         config["STAFF_IDLE_TIMEOUT"],
         config["STAFF_ABSOLUTE_TIMEOUT"],
     ):
-        begin_write()  # ending the session writes, also on a GET
-        end_session(current_user._get_current_object(), reason="timeout")
+        begin_write()  # the audit entry writes, also on a GET
+        expire_session(current_user._get_current_object())
         flash(_("Your session has expired. Please log in again."), "info")
         return
     session["seen_at"] = now

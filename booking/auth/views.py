@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from booking.audit.services import record_event
+from booking.auth import throttle
 from booking.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm
 from booking.auth.models import Role
 from booking.auth.passwords import verify_password
@@ -13,7 +14,6 @@ from booking.auth.services import (
     authenticate,
     end_session,
     find_staff_by_email,
-    normalize_email,
     set_password,
     start_session,
 )
@@ -35,10 +35,6 @@ def home_for(user) -> str:
     return url_for("admin.index") if user.role == Role.ADMIN else url_for("staff.index")
 
 
-def login_account_key() -> str:
-    return "login-account:" + normalize_email(request.form.get("email", ""))
-
-
 def login_limit_per_ip() -> str:
     return current_app.config["LOGIN_LIMIT_PER_IP"]
 
@@ -47,9 +43,25 @@ def login_limit_per_account() -> str:
     return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
 
 
+def login_limit_per_account_untrusted() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT_UNTRUSTED"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_limit_per_ip, methods=["POST"])
-@limiter.limit(login_limit_per_account, methods=["POST"], key_func=login_account_key)
+@limiter.limit(
+    login_limit_per_account,
+    methods=["POST"],
+    key_func=throttle.per_account_key,
+    deduct_when=throttle.login_failed,
+)
+@limiter.limit(
+    login_limit_per_account_untrusted,
+    methods=["POST"],
+    key_func=throttle.untrusted_account_key,
+    deduct_when=throttle.login_failed,
+    exempt_when=throttle.has_trusted_device,
+)
 @public
 def login():
     if current_user.is_authenticated:
@@ -60,6 +72,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
+            throttle.note_failed_login()
             known = find_staff_by_email(form.email.data)
             record_event("auth.login_failed", obj=known)
             current_app.logger.info("failed staff login")
@@ -68,7 +81,9 @@ def login():
         else:
             start_session(user)
             target = form.next.data if is_safe_next(form.next.data) else home_for(user)
-            return redirect(target)
+            response = redirect(target)
+            throttle.remember_device(response, user.email)
+            return response
     return render_template("auth/login.html", form=form)
 
 
