@@ -13,6 +13,7 @@ from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role
 from booking.offices.models import OfficeKind
 from booking.schedule.engine import BERLIN
+from booking.schedule.models import AbsenceKind
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -50,11 +51,100 @@ EVENT_LABELS = {
     "note_added": _l("note added"),
 }
 CHANNEL_LABELS = {"online": _l("online"), "phone": _l("by phone"), "desk": _l("at the desk")}
+ABSENCE_KIND_LABELS = {
+    AbsenceKind.VACATION: _l("Vacation"),
+    AbsenceKind.ILLNESS: _l("Illness"),
+    AbsenceKind.TRAINING: _l("Training"),
+    AbsenceKind.BLOCKED: _l("Blocked time (internal meeting)"),
+}
+OUTBOX_KIND_LABELS = {
+    "confirmation": _l("booking confirmation"),
+    "cancelled": _l("cancellation"),
+    "moved": _l("new time"),
+    "reminder": _l("reminder"),
+    "staff_cancelled": _l("notice to staff: cancelled"),
+    "staff_moved": _l("notice to staff: moved"),
+    "staff_agenda": _l("daily agenda"),
+}
+OUTBOX_STATUS_LABELS = {
+    "pending": _l("waiting"),
+    "sending": _l("sending"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
+}
+OUTBOX_CHANNEL_LABELS = {"email": _l("email"), "sms": _l("SMS")}
+AUDIT_ACTION_LABELS = {
+    "absence.added": _l("absence added"),
+    "absence.deleted": _l("absence deleted"),
+    "appointment.viewed": _l("appointment viewed"),
+    "auth.login": _l("logged in"),
+    "auth.login_failed": _l("login failed"),
+    "auth.logout": _l("logged out"),
+    "auth.timeout": _l("logged out after inactivity"),
+    "booking.refused": _l("booking refused"),
+    "calendar_feed.renewed": _l("calendar address renewed"),
+    "calendar_feed.revoked": _l("calendar address switched off"),
+    "closure.added": _l("closure added"),
+    "closure.deleted": _l("closure deleted"),
+    "consultation_hours.added": _l("consultation hours added"),
+    "consultation_hours.deleted": _l("consultation hours deleted"),
+    "hours.added": _l("working hours added"),
+    "hours.deleted": _l("working hours deleted"),
+    "office.activated": _l("office activated"),
+    "office.changed": _l("office changed"),
+    "office.created": _l("office created"),
+    "office.deactivated": _l("office deactivated"),
+    "office.viewed": _l("office viewed"),
+    "outbox.retry": _l("message sent again"),
+    "outbox.viewed": _l("message viewed"),
+    "privacy.purged": _l("personal data erased"),
+    "service.activated": _l("service activated"),
+    "service.changed": _l("service changed"),
+    "service.created": _l("service created"),
+    "service.deactivated": _l("service deactivated"),
+    "setup.loaded": _l("setup file loaded"),
+    "staff.activated": _l("staff account activated"),
+    "staff.changed": _l("staff account changed"),
+    "staff.created": _l("staff account created"),
+    "staff.deactivated": _l("staff account deactivated"),
+    "staff.password_set": _l("password set"),
+}
+OBJECT_TYPE_LABELS = {
+    "absence": _l("absence"),
+    "appointment": _l("appointment"),
+    "closure": _l("closure"),
+    "consultation_hours": _l("consultation hours"),
+    "office": _l("office"),
+    "outbox_message": _l("message"),
+    "service": _l("service"),
+    "staff_user": _l("staff account"),
+    "weekly_hours": _l("working hours"),
+}
+LABELS = {
+    "absence_kind": ABSENCE_KIND_LABELS,
+    "appointment_status": STATUS_LABELS,
+    "appointment_event": EVENT_LABELS,
+    "channel": CHANNEL_LABELS,
+    "audit_action": AUDIT_ACTION_LABELS,
+    "object_type": OBJECT_TYPE_LABELS,
+    "outbox_kind": OUTBOX_KIND_LABELS,
+    "outbox_status": OUTBOX_STATUS_LABELS,
+    "outbox_channel": OUTBOX_CHANNEL_LABELS,
+}
 CANCEL_REASON_LABELS = {
     "holiday": _l("public holiday"),
     "closure": _l("closed"),
     "nobody_on_duty": _l("nobody on duty"),
 }
+
+
+def label(value, group: str) -> str:
+    """A code's label for staff ("no_show" -> "nicht erschienen"); unknown codes stay readable."""
+    if value is None:
+        return ""
+    code = getattr(value, "value", value)
+    found = LABELS[group].get(code)
+    return str(found) if found is not None else str(code).replace("_", " ").replace(".", ": ")
 
 
 def language_name(code: str, locale: str) -> str:
@@ -99,6 +189,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["clock"] = format_clock
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["long_day"] = format_long_day
+    app.jinja_env.filters["label"] = label
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
         OFFICE_KIND_LABELS=OFFICE_KIND_LABELS,

@@ -129,7 +129,7 @@ def test_admin_creates_staff_sets_password_and_the_person_logs_in(
     login = other.post(
         "/login", data={"email": "l.haddad@example.org", "password": "layla's new passphrase"}
     )
-    assert login.headers["Location"] == "/staff/"
+    assert login.headers["Location"] == "/calendar/me"  # a caseworker lands on their day
 
 
 def test_service_of_another_office_is_refused(client, auth, make_staff, make_office, make_service):

@@ -28,12 +28,12 @@ def test_login_without_csrf_token_is_refused(app_factory, make_staff):
     assert response.status_code == 400
 
 
-def test_login_redirects_admin_to_admin_and_caseworker_to_staff(client, auth, make_staff):
+def test_login_redirects_admin_to_admin_and_caseworker_to_their_day(client, auth, make_staff):
     admin = make_staff(Role.ADMIN)
     caseworker = make_staff(Role.CASEWORKER)
     assert auth.login(admin.email).headers["Location"] == "/admin/"
     auth.logout()
-    assert auth.login(caseworker.email).headers["Location"] == "/staff/"
+    assert auth.login(caseworker.email).headers["Location"] == "/calendar/me"
 
 
 def test_email_is_case_insensitive(auth, make_staff):

@@ -8,7 +8,12 @@ from freezegun import freeze_time
 from icalendar import Calendar
 from sqlalchemy import select
 
-from booking.appointments.models import Appointment, AppointmentStatus, Channel
+from booking.appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Channel,
+)
 from booking.audit.models import AuditEvent
 from booking.auth.models import Role
 from booking.extensions import db
@@ -523,3 +528,109 @@ def test_admin_sets_up_consultation_hours(client, auth, unit, make_staff):
     assert "Der Beginn muss vor dem Ende liegen." in bad.get_data(as_text=True)
     client.post(f"/admin/consultation-hours/{row.id}/delete")
     assert db.session.scalar(select(ConsultationHours)) is None
+
+
+@pytest.fixture
+def busy_week(unit, make_staff):
+    """Week of 1 March 2027 with every kind of calendar entry for the unit."""
+    becker, ozturk = unit["becker"], unit["ozturk"]
+    db.session.add_all(
+        [
+            Absence(
+                staff_id=ozturk.id,
+                kind=AbsenceKind.ILLNESS,
+                starts_at=at(2027, 3, 4, 0),
+                ends_at=at(2027, 3, 5, 0),
+            ),
+            Absence(
+                staff_id=becker.id,
+                kind=AbsenceKind.BLOCKED,
+                starts_at=at(2027, 3, 4, 11),
+                ends_at=at(2027, 3, 4, 12),
+                all_day=False,
+                note="Teamsitzung",
+            ),
+            Closure(
+                office_id=unit["office"].id,
+                first_day=date(2027, 3, 5),
+                last_day=date(2027, 3, 5),
+                reason="Betriebsausflug",
+            ),
+        ]
+    )
+    make_appointment(unit, becker, at(2027, 3, 4, 9), family_name="Familie Gebucht")
+    cancelled = make_appointment(unit, becker, at(2027, 3, 4, 10), family_name="Familie Abgesagt")
+    cancelled.cancel("Familie sagt ab", NOW)
+    no_show = make_appointment(unit, becker, at(2027, 3, 1, 9), family_name="Familie Fehlt")
+    no_show.status = AppointmentStatus.NO_SHOW
+    moved = make_appointment(unit, ozturk, at(2027, 3, 1, 10), family_name="Familie Verlegt")
+    moved.events.append(AppointmentEvent(action="moved", detail="from 2027-03-01 08:00 UTC"))
+    db.session.commit()
+    return unit
+
+
+CALENDAR_VIEWS = [
+    ("becker", "/calendar/me?day=2027-03-04"),
+    ("becker", "/calendar/me?day=2027-03-04&view=week"),
+    ("reception", "/calendar/office/eingliederungshilfe?day=2027-03-04"),
+    ("reception", "/calendar/office/eingliederungshilfe?day=2027-03-04&view=week"),
+    ("admin", "/calendar/staff/{ozturk}?day=2027-03-04"),
+    ("admin", "/calendar/staff/{ozturk}?day=2027-03-01&view=week"),
+]
+
+
+@pytest.mark.parametrize(("who", "path"), CALENDAR_VIEWS)
+def test_calendars_show_absences_blocked_time_and_closures(
+    client, auth, busy_week, make_staff, who, path
+):
+    user = busy_week.get(who) or make_staff(Role.ADMIN, name="Andrea Admin")
+    with freeze_time(NOW):
+        auth.login(user.email)
+        response = client.get(path.format(ozturk=busy_week["ozturk"].id))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    if who != "becker":
+        assert "Krankheit" in html
+    if who != "admin":
+        assert "Geblockte Zeit (interne Besprechung)" in html and "Teamsitzung" in html
+    if "week" in path:
+        assert "Betriebsausflug" in html
+
+
+def test_week_calendar_shows_moved_and_no_show_and_hides_cancelled(client, auth, busy_week):
+    path = "/calendar/office/eingliederungshilfe?day=2027-03-04&view=week"
+    with freeze_time(NOW):
+        auth.login(busy_week["reception"].email)
+        html = client.get(path).get_data(as_text=True)
+        assert "Familie Gebucht" in html
+        assert "Familie Fehlt" in html and "nicht erschienen" in html
+        assert "Familie Verlegt" in html and "verlegt" in html
+        assert "Familie Abgesagt" not in html  # hidden unless asked
+        assert "cancelled=1" in html  # the link that shows them
+        shown = client.get(path + "&cancelled=1").get_data(as_text=True)
+    assert "Familie Abgesagt" in shown and "abgesagt" in shown
+    assert "cancelled=1" in shown.split("Familie Abgesagt")[0]  # navigation keeps the choice
+
+
+def test_calendars_count_appointments(client, auth, busy_week):
+    with freeze_time(NOW):
+        auth.login(busy_week["reception"].email)
+        html = client.get("/calendar/office/eingliederungshilfe?day=2027-03-04").get_data(
+            as_text=True
+        )
+    # One booked appointment that day (the cancelled one does not count), one for Becker.
+    assert "1 Termin" in html
+    assert "1 abgesagt" in html
+
+
+def test_after_login_caseworker_and_reception_land_on_their_day(client, auth, unit, make_staff):
+    response = auth.login(unit["becker"].email, follow_redirects=True)
+    assert response.request.path == "/calendar/me"
+    assert "Kalender von Katrin Becker" in response.get_data(as_text=True)
+    auth.logout()
+    response = auth.login(unit["reception"].email, follow_redirects=True)
+    assert response.request.path == "/calendar/office/eingliederungshilfe"
+    auth.logout()
+    nowhere = make_staff(Role.RECEPTION, offices=[])
+    assert auth.login(nowhere.email).headers["Location"] == "/staff/"
+    assert client.get("/staff/").status_code == 200  # "My offices" stays a page of its own

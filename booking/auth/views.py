@@ -7,7 +7,6 @@ from flask_login import current_user
 from booking.audit.services import record_event
 from booking.auth import throttle
 from booking.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm
-from booking.auth.models import Role
 from booking.auth.passwords import verify_password
 from booking.auth.services import (
     AccountError,
@@ -19,6 +18,7 @@ from booking.auth.services import (
 )
 from booking.core.access import public, staff_required
 from booking.extensions import limiter
+from booking.staff.views import home_url
 
 bp = Blueprint("auth", __name__)
 
@@ -32,7 +32,7 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def home_for(user) -> str:
-    return url_for("admin.index") if user.role == Role.ADMIN else url_for("staff.index")
+    return home_url(user)
 
 
 def login_limit_per_ip() -> str:

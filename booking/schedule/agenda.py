@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from booking.appointments.models import Appointment
+from booking.appointments.models import Appointment, AppointmentEvent, AppointmentStatus
 from booking.appointments.services import appointments_between
 from booking.auth.models import StaffUser
 from booking.core.converters import parse_date
@@ -24,6 +24,13 @@ class AgendaEntry:
     appointment: Appointment | None = None
     absence: Absence | None = None
     label: str = ""
+    moved: bool = False  # an appointment that was moved to this time
+
+    @property
+    def cancelled(self) -> bool:
+        return (
+            self.appointment is not None and self.appointment.status == AppointmentStatus.CANCELLED
+        )
 
     @property
     def sort_key(self) -> tuple:
@@ -35,6 +42,16 @@ class AgendaDay:
     day: date
     closed: str | None = None
     columns: dict[int, list[AgendaEntry]] = field(default_factory=dict)
+
+    def appointments(self, staff_id: int | None = None, cancelled: bool = False) -> int:
+        """How many appointments (not cancelled, or only cancelled) one or all columns hold."""
+        ids = self.columns if staff_id is None else [staff_id]
+        return sum(
+            1
+            for each in ids
+            for entry in self.columns[each]
+            if entry.kind == "appointment" and entry.cancelled == cancelled
+        )
 
 
 def week_start(day: date) -> date:
@@ -48,6 +65,22 @@ def agenda_range(day: date, view: str) -> tuple[date, date]:
     return day, day
 
 
+def closures_by_office(offices: list[Office], first: date, last: date) -> dict[int, dict]:
+    return {office.id: closed_days(office, first, last) for office in offices}
+
+
+def closed_label(closures: dict[int, dict], offices: list[Office], day: date) -> str | None:
+    """Why the day is closed; with the office's name when the people work at several."""
+    reasons = [
+        (office, closures[office.id][day]) for office in offices if day in closures[office.id]
+    ]
+    if not reasons:
+        return None
+    if len(reasons) == len(offices) and len({reason for _office, reason in reasons}) == 1:
+        return reasons[0][1]
+    return "; ".join(f"{reason} ({office.name})" for office, reason in reasons)
+
+
 def build_agenda(
     staff: list[StaffUser], first: date, last: date, office: Office | None = None
 ) -> list[AgendaDay]:
@@ -56,9 +89,12 @@ def build_agenda(
     start, end = local_day_bounds(first, last)
     days = {}
     day = first
-    closures = closed_days(office, first, last) if office is not None else {}
+    offices = [office] if office is not None else _offices_of(staff)
+    closures = closures_by_office(offices, first, last)
     while day <= last:
-        days[day] = AgendaDay(day, closures.get(day), {staff_id: [] for staff_id in ids})
+        days[day] = AgendaDay(
+            day, closed_label(closures, offices, day), {staff_id: [] for staff_id in ids}
+        )
         day += timedelta(days=1)
 
     def add(entry: AgendaEntry, staff_id: int) -> None:
@@ -69,13 +105,23 @@ def build_agenda(
                 days[day].columns[staff_id].append(entry)
             day += timedelta(days=1)
 
-    for appointment in appointments_between(start, end, staff_ids=ids, office=office):
+    appointments = appointments_between(start, end, staff_ids=ids, office=office)
+    moved = set(
+        db.session.scalars(
+            select(AppointmentEvent.appointment_id).where(
+                AppointmentEvent.action == "moved",
+                AppointmentEvent.appointment_id.in_([a.id for a in appointments]),
+            )
+        )
+    )
+    for appointment in appointments:
         add(
             AgendaEntry(
                 "appointment",
                 appointment.starts_at.astimezone(BERLIN),
                 appointment.ends_at.astimezone(BERLIN),
                 appointment=appointment,
+                moved=appointment.id in moved,
             ),
             appointment.staff_id,
         )
@@ -99,10 +145,10 @@ def build_agenda(
         hours_query = hours_query.where(WeeklyHours.office_id == office.id)
     hours = db.session.scalars(hours_query).all()
     for agenda_day in days.values():
-        if agenda_day.closed:
-            continue
         for row in hours:
-            if row.applies_on(agenda_day.day):
+            if row.applies_on(agenda_day.day) and agenda_day.day not in closures.get(
+                row.office_id, {}
+            ):
                 add(
                     AgendaEntry(
                         "hours",
@@ -112,7 +158,6 @@ def build_agenda(
                     ),
                     row.staff_id,
                 )
-    offices = [office] if office is not None else _offices_of(staff)
     for each in offices:
         for occurrence in consultation_calendar(each, first, last):
             if occurrence.status != SCHEDULED:

@@ -5,8 +5,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.core.converters import CalendarDateField
-from booking.schedule.models import AbsenceKind
-from booking.templating import WEEKDAY_LABELS
+from booking.templating import ABSENCE_KIND_LABELS, WEEKDAY_LABELS
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -32,14 +31,6 @@ class WeeklyHoursForm(FlaskForm):
     end = TimeField(_l("Until"), validators=[required()])
     valid_from = CalendarDateField(_l("Valid from (optional)"), validators=[Optional()])
     valid_until = CalendarDateField(_l("Valid until (optional)"), validators=[Optional()])
-
-
-ABSENCE_KIND_LABELS = {
-    AbsenceKind.VACATION: _l("Vacation"),
-    AbsenceKind.ILLNESS: _l("Illness"),
-    AbsenceKind.TRAINING: _l("Training"),
-    AbsenceKind.BLOCKED: _l("Blocked time (internal meeting)"),
-}
 
 
 class AbsenceForm(FlaskForm):

@@ -32,7 +32,6 @@ from booking.schedule.feed import (
     staff_for_feed_token,
 )
 from booking.schedule.forms import (
-    ABSENCE_KIND_LABELS,
     AbsenceForm,
     ClosureForm,
     ConsultationHoursForm,
@@ -51,6 +50,7 @@ from booking.schedule.services import (
     delete_weekly_hours,
     local_day_bounds,
 )
+from booking.staff.views import home_url
 
 bp = Blueprint("schedule", __name__)
 
@@ -70,55 +70,26 @@ def target_staff(staff_id: int | None) -> StaffUser:
     return get_or_404(StaffUser, staff_id)
 
 
-def view_args() -> tuple:
-    now = utcnow()
-    day = parse_day(request.args.get("day"), local_today(now))
-    view = "week" if request.args.get("view") == "week" else "day"
-    first, last = agenda_range(day, view)
-    step = timedelta(days=7 if view == "week" else 1)
-    return now, day, view, first, last, step
-
-
 @bp.route("/calendar/")
 @staff_required
 def index():
-    if current_user.role == Role.CASEWORKER:
-        return redirect(url_for(".my_calendar"))
-    offices = [office for office in current_user.offices if office.active]
-    if current_user.role == Role.RECEPTION and offices:
-        return redirect(url_for(".office_calendar", slug=offices[0].slug))
-    return redirect(url_for("staff.index"))
+    if current_user.role == Role.ADMIN:
+        return redirect(url_for("staff.index"))  # every office, each with its calendar
+    return redirect(home_url(current_user))
 
 
 @bp.route("/calendar/me")
 @caseworker_or_admin
 def my_calendar():
-    return render_staff_calendar(me())
+    user = me()
+    return calendar_page(_("Calendar of %(name)s", name=user.name), [user])
 
 
 @bp.route("/calendar/staff/<int:staff_id>")
 @caseworker_or_admin
 def staff_calendar(staff_id: int):
-    return render_staff_calendar(target_staff(staff_id))
-
-
-def render_staff_calendar(user: StaffUser):
-    now, day, view, first, last, step = view_args()
-    agenda = build_agenda([user], first, last)
-    return render_template(
-        "schedule/calendar.html",
-        title=_("Calendar of %(name)s", name=user.name),
-        staff=[user],
-        agenda=agenda,
-        day=day,
-        view=view,
-        prev_day=day - step,
-        next_day=day + step,
-        today=local_today(now),
-        endpoint=request.endpoint,
-        endpoint_args=request.view_args,
-        now=now,
-    )
+    user = target_staff(staff_id)
+    return calendar_page(_("Calendar of %(name)s", name=user.name), [user])
 
 
 @bp.route("/calendar/office/<slug>")
@@ -129,7 +100,6 @@ def office_calendar(slug: str):
         abort(404)
     if not current_user.can_access_office(office):
         abort(403)
-    now, day, view, first, last, step = view_args()
     staff = db.session.scalars(
         select(StaffUser)
         .where(
@@ -139,20 +109,45 @@ def office_calendar(slug: str):
         )
         .order_by(StaffUser.name)
     ).all()
+    return calendar_page(_("Calendar: %(office)s", office=office.name), list(staff), office)
+
+
+def calendar_page(title: str, staff: list[StaffUser], office: Office | None = None):
+    """Day or week of one person or an office; cancelled appointments only when asked."""
+    now = utcnow()
+    today = local_today(now)
+    day = parse_day(request.args.get("day"), today)  # always a date within the calendar
+    view = "week" if request.args.get("view") == "week" else "day"
+    show_cancelled = request.args.get("cancelled") == "1"
+    first, last = agenda_range(day, view)
+    step = timedelta(days=7 if view == "week" else 1)
+    agenda = build_agenda(staff, first, last, office=office)
+    state = {"day": day.isoformat(), "view": view, "cancelled": "1" if show_cancelled else None}
+
+    def calendar_url(**changes) -> str:
+        """This calendar with some settings changed; the others are kept."""
+        args = {**state, **changes}
+        return url_for(
+            request.endpoint,
+            **request.view_args,
+            **{key: value for key, value in args.items() if value is not None},
+        )
+
     return render_template(
         "schedule/calendar.html",
-        title=_("Calendar: %(office)s", office=office.name),
+        title=title,
         office=office,
-        staff=list(staff),
-        agenda=build_agenda(list(staff), first, last, office=office),
+        staff=staff,
+        agenda=agenda,
         day=day,
         view=view,
         prev_day=day - step,
         next_day=day + step,
-        today=local_today(now),
-        endpoint=request.endpoint,
-        endpoint_args=request.view_args,
-        now=now,
+        today=today,
+        show_cancelled=show_cancelled,
+        booked_total=sum(d.appointments() for d in agenda),
+        cancelled_total=sum(d.appointments(cancelled=True) for d in agenda),
+        calendar_url=calendar_url,
     )
 
 
@@ -265,7 +260,6 @@ def absences_page(staff_id: int | None):
         user=user,
         form=form,
         absences=absences,
-        kind_labels=ABSENCE_KIND_LABELS,
         confirm=ConfirmForm(),
     )
 

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -18,6 +18,18 @@ def offices_of(user: StaffUser) -> list[Office]:
     if user.role == Role.ADMIN:
         return list(db.session.scalars(select(Office).order_by(Office.district, Office.name)))
     return [office for office in user.offices if office.active]
+
+
+def home_url(user: StaffUser) -> str:
+    """Caseworkers land on their own day, reception on its office's day, admins on admin."""
+    if user.role == Role.ADMIN:
+        return url_for("admin.index")
+    if user.role == Role.CASEWORKER:
+        return url_for("schedule.my_calendar")
+    offices = offices_of(user)
+    if user.role == Role.RECEPTION and offices:
+        return url_for("schedule.office_calendar", slug=offices[0].slug)
+    return url_for("staff.index")
 
 
 @bp.route("/")
