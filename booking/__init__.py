@@ -106,6 +106,7 @@ def _register_features(app: Flask) -> None:
     from booking.auth import cli as auth_cli
     from booking.auth import session_guard
     from booking.auth import views as auth_views
+    from booking.callbacks import models as callback_models  # noqa: F401
     from booking.core import errors, input_guard, security, transactions
     from booking.core import views as core_views
     from booking.core.access import enforce_access

@@ -89,6 +89,8 @@ class DefaultConfig:
     # Retention: families' personal data is erased this long after the appointment ended.
     RETENTION_DAYS_AFTER_APPOINTMENT = 180
     OUTBOX_RETENTION_DAYS = 30
+    # Callback requests lose the caller's personal data this long after they were closed.
+    CALLBACK_RETENTION_DAYS_AFTER_CLOSING = 30
 
     # Closed every year besides the public holidays of NRW ("MM-DD").
     YEARLY_CLOSED_DAYS = ["12-24", "12-31"]

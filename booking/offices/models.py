@@ -1,5 +1,5 @@
 import enum
-from datetime import datetime
+from datetime import datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +35,13 @@ class Office(db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     public_notes: Mapped[str] = mapped_column(sa.Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # Callback requests are due at callback_due_time (Berlin) of the Nth working day after
+    # the call (booking/callbacks/due.py); "unreachable" needs this many failed attempts.
+    callback_due_days: Mapped[int] = mapped_column(default=2, server_default=sa.text("2"))
+    callback_due_time: Mapped[time] = mapped_column(
+        default=time(16, 0), server_default=sa.text("'16:00:00'")
+    )
+    callback_max_attempts: Mapped[int] = mapped_column(default=3, server_default=sa.text("3"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
