@@ -1,5 +1,6 @@
-"""Callback requests (messages in German, the default): details, due times from the office, every transition and the illegal
-ones, attempts, the duplicate check, access across offices, the unreachable message, purge."""
+"""Callback requests (messages in German, the default): details, due times from the office,
+every transition and the illegal ones, attempts, the duplicate check, access across offices,
+the unreachable message, purge."""
 
 from datetime import UTC, datetime, time, timedelta
 
@@ -189,7 +190,7 @@ def test_assigning_to_anyone_but_a_caseworker_of_the_office_is_refused(setting, 
 def test_assigning_to_the_same_person_again_is_refused(setting):
     request = new_request(setting)
     assign_request(request, setting["caseworker"].id, setting["reception"], CALL)
-    with pytest.raises(CallbackError, match="schon .*zugewiesen"):
+    with pytest.raises(CallbackError, match=r"schon .*zugewiesen"):
         assign_request(request, setting["caseworker"].id, setting["reception"], CALL)
 
 
@@ -216,7 +217,7 @@ def test_claiming_twice_or_someone_elses_request_is_refused(setting):
     claim_request(request, setting["caseworker"], CALL)
     with pytest.raises(CallbackError, match="schon Ihre"):
         claim_request(request, setting["caseworker"], CALL)
-    with pytest.raises(CallbackError, match="schon .*zugewiesen"):
+    with pytest.raises(CallbackError, match=r"schon .*zugewiesen"):
         claim_request(request, setting["colleague"], CALL)
     assert request.assigned_to_id == setting["caseworker"].id
 
