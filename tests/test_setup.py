@@ -22,6 +22,7 @@ GOOD = textwrap.dedent(
     district = 3
     address = "Willi-Becker-Allee 7, 40227 Düsseldorf"
     operator = "Jugendamt Düsseldorf"
+    phone = "0211 89-95123"
 
     [[service]]
     slug = "beratung-35a"
@@ -29,6 +30,7 @@ GOOD = textwrap.dedent(
     name = "Beratung und Antragsaufnahme"
     minutes = 45
     buffer_minutes = 15
+    please_bring = ["Berichte von Schule und Kita", "Personalausweis"]
 
     [[staff]]
     email = "K.Becker@example.org"
@@ -88,6 +90,9 @@ def test_load_creates_everything(runner, tmp_path):
     assert result.exit_code == 0, result.output
     office = db.session.scalar(select(Office).where(Office.slug == "eingliederungshilfe"))
     assert office.district == 3 and office.operator == "Jugendamt Düsseldorf"
+    assert office.phone == "+49 211 8995123"
+    service = db.session.scalar(select(Service))
+    assert service.bring_items == ["Berichte von Schule und Kita", "Personalausweis"]
     user = db.session.scalar(select(StaffUser))
     assert user.email == "k.becker@example.org"
     assert user.role == Role.CASEWORKER
@@ -143,6 +148,10 @@ def test_changed_file_updates_in_place_and_replaces_hours(runner, tmp_path):
         ('email = "K.Becker@example.org"', 'email = "not-an-email"', "no valid email address"),
         ("minutes = 45", 'minutes = "45"', '"minutes" must be a whole number'),
         ('password = "a long demo password"', 'password = "short"', "at least 12 characters"),
+        ('phone = "0211 89-95123"', 'phone = "12"', '"12" is no valid phone number'),
+        ('"Personalausweis"]', '"Personalausweis", 3]', '"please_bring" must be a list of texts'),
+        ('"Personalausweis"]', '"Personal-\\nausweis"]', "texts of one line"),
+        ('"Personalausweis"]', f'"{"x" * 201}"]', "longer than 200 characters"),
     ],
 )
 def test_bad_values_are_refused_naming_the_entry(runner, tmp_path, old, new, message):
@@ -212,6 +221,12 @@ def test_demo_file_is_valid_and_complete():
         assert 2 <= len(caseworkers) <= 4, office.slug
     roles = {s.role for s in plan.staff}
     assert roles == {"admin", "caseworker", "reception"}
+    # Every office can be called; what to bring is a list, not part of the description.
+    assert all(office.phone and office.phone.startswith("+49 211 ") for office in plan.offices)
+    assert len({office.phone for office in plan.offices}) == len(plan.offices)
+    public = [s for s in plan.services if s.public]
+    assert all(service.please_bring for service in public)
+    assert not [s.slug for s in plan.services if "bring" in s.description.lower()]
 
 
 @freeze_time("2027-03-01 07:00:00")

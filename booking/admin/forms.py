@@ -20,6 +20,8 @@ from wtforms.validators import (
 
 from booking.auth.models import Role
 from booking.core.validation import (
+    MAX_BRING_ITEM_LENGTH,
+    MAX_BRING_ITEMS,
     is_language_code,
     is_slug,
     normalize_phone,
@@ -44,6 +46,16 @@ def languages_check(form, field) -> None:
     bad = [code for code in split_language_codes(field.data) if not is_language_code(code)]
     if bad:
         raise ValidationError(_l("Unknown language code: %(codes)s", codes=", ".join(bad)))
+
+
+def bring_items_check(form, field) -> None:
+    items = [line.strip() for line in (field.data or "").splitlines() if line.strip()]
+    if len(items) > MAX_BRING_ITEMS:
+        raise ValidationError(_l("At most %(n)d items, please.", n=MAX_BRING_ITEMS))
+    if any(len(item) > MAX_BRING_ITEM_LENGTH for item in items):
+        raise ValidationError(
+            _l("Each item may have at most %(n)d characters.", n=MAX_BRING_ITEM_LENGTH)
+        )
 
 
 def required(message=None):
@@ -81,6 +93,15 @@ class ServiceForm(FlaskForm):
         _l("Short name in addresses (slug)"), validators=[required(), Length(max=64), slug_check]
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    please_bring = TextAreaField(
+        _l("Please bring"),
+        description=_l(
+            "One item per line (at most %(n)d), e.g. “Passport”. Families see the list when "
+            "they book and in their confirmation.",
+            n=MAX_BRING_ITEMS,
+        ),
+        validators=[bring_items_check],
+    )
     minutes = IntegerField(
         _l("Duration in minutes"),
         validators=[InputRequired(_l("This field is required.")), NumberRange(5, 480)],

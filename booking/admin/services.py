@@ -68,6 +68,7 @@ def save_service(service: Service | None, data: dict, actor: StaffUser) -> Servi
     service.name = data["name"].strip()
     service.slug = data["slug"]
     service.description = (data.get("description") or "").strip()
+    service.bring_items = (data.get("please_bring") or "").splitlines()
     service.minutes = data["minutes"]
     service.buffer_minutes = data.get("buffer_minutes") or 0
     service.step_minutes = data.get("step_minutes") or None

@@ -33,6 +33,7 @@ from booking.core.validation import is_language_code, normalize_phone
 from booking.extensions import db
 from booking.notify.services import queue_family_message, queue_staff_notice
 from booking.offices.models import Service
+from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN
 from booking.schedule.services import grid_and_free_slots
 
@@ -347,6 +348,7 @@ def move_appointment(
         candidates.remove(appointment.staff_id)
         candidates.insert(0, appointment.staff_id)
     old = (appointment.starts_at, appointment.staff_id)
+    retire_token(appointment, now)  # the old link then says "moved" instead of "not found"
     token = secrets.token_urlsafe(24)
     for staff_id in candidates:
         try:

@@ -5,6 +5,9 @@ import re
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 
+# A service's "please bring" list: short items a family can read on a phone.
+MAX_BRING_ITEMS = 20
+MAX_BRING_ITEM_LENGTH = 200
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_CODE_PATTERN = re.compile(r"^[a-z]{2,3}$")
 
@@ -37,3 +40,19 @@ def normalize_phone(value: str, region: str = "DE") -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# "Mobile or fixed line" covers countries whose numbers do not tell the two apart (e.g. USA).
+MOBILE_TYPES = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+)
+
+
+def is_mobile(value: str, region: str = "DE") -> bool:
+    """True for a valid number that can receive text messages (by its number type)."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES

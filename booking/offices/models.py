@@ -71,6 +71,8 @@ class Service(db.Model):
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    # What a family should bring, one item per line (see bring_items).
+    please_bring: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     minutes: Mapped[int]
     buffer_minutes: Mapped[int] = mapped_column(default=0)
     # A grid step shorter than minutes + buffer; None means back to back.
@@ -84,6 +86,14 @@ class Service(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     office: Mapped[Office] = relationship(back_populates="services")
+
+    @property
+    def bring_items(self) -> list[str]:
+        return [line.strip() for line in (self.please_bring or "").splitlines() if line.strip()]
+
+    @bring_items.setter
+    def bring_items(self, items: list[str]) -> None:
+        self.please_bring = "\n".join(item.strip() for item in items if item.strip())
 
     def __repr__(self) -> str:
         return f"<Service {self.slug}>"

@@ -2,13 +2,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from booking.appointments.models import Appointment
 from booking.audit.services import record_event
 from booking.extensions import db
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.privacy.retention import appointment_cutoff, outbox_cutoff
+from booking.public.models import RetiredToken
 
 ERASED_NAME = "–"
 
@@ -23,8 +24,8 @@ def purge_personal_data(now: datetime) -> PurgeReport:
     """Erase what identifies a family once the retention period has passed.
 
     The appointment itself stays (time, service, status: the office's statistics); the name,
-    contact details, notes and manage link go. Delivered or failed messages are deleted.
-    Running it twice changes nothing more.
+    contact details, notes, cancel reason and manage links (also old ones) go. Delivered or
+    failed messages are deleted. Running it twice changes nothing more.
     """
     config = current_app.config
     erased = db.session.execute(
@@ -40,11 +41,20 @@ def purge_personal_data(now: datetime) -> PurgeReport:
             phone=None,
             family_note="",
             internal_note="",
+            cancel_reason=None,  # a family's own words, why they cancelled
             manage_token_hash=None,
             idempotency_key=None,
             purged_at=now,
         )
     ).rowcount
+    # Old links of erased appointments go with them (then they answer "not found").
+    db.session.execute(
+        delete(RetiredToken).where(
+            RetiredToken.appointment_id.in_(
+                select(Appointment.id).where(Appointment.purged_at.is_not(None))
+            )
+        )
+    )
     deleted = db.session.execute(
         delete(OutboxMessage).where(
             OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED]),

@@ -1,11 +1,15 @@
 import secrets
 
+from babel import Locale, UnknownLocaleError
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from booking.appointments.booking import MAX_NOTE
+from booking.core.validation import is_mobile, normalize_phone
+from booking.public.services import MAX_CANCEL_REASON
 from booking.templating import language_name
 
 # Languages families ask for most in Düsseldorf's youth services, German first.
@@ -15,13 +19,57 @@ FAMILY_LANGUAGES = (
 
 
 def language_choices() -> list[tuple[str, str]]:
-    """The family languages, each named in the reader's language."""
+    """The family languages, each named in the reader's language (for staff)."""
     locale = str(get_locale())
     return [(code, language_name(code, locale)) for code in FAMILY_LANGUAGES]
 
 
+def own_name(code: str) -> str:
+    """A language's name in itself ("ar" -> "العربية"), capitalised where the script has case."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def family_language_choices() -> list[tuple[str, str, dict]]:
+    """The family languages named in their own script, each option marked with its language."""
+    return [(code, own_name(code), {"lang": code}) for code in FAMILY_LANGUAGES]
+
+
 def new_form_key() -> str:
     return secrets.token_urlsafe(24)
+
+
+def one_newline(text: str | None) -> str | None:
+    """Browsers send a line break as CR LF; count it as one character, as the reader sees it."""
+    return text.replace("\r\n", "\n") if text else text
+
+
+class MaxChars:
+    """Refuse a text over the limit with a message. Unlike Length, no maxlength attribute:
+    a browser would cut a longer pasted text silently."""
+
+    def __init__(self, limit: int, message) -> None:
+        self.limit = limit
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.data and len(field.data) > self.limit:
+            raise ValidationError(self.message)
+
+
+def mobile_only(form, field) -> None:
+    """Text messages reach mobiles only; an invalid number is explained by the booking check."""
+    value = (field.data or "").strip()
+    if value and normalize_phone(value) is not None and not is_mobile(value):
+        raise ValidationError(
+            _l(
+                "This is not a mobile number, so we cannot send you a text message. "
+                "Please give an email address or a mobile number."
+            )
+        )
 
 
 class FamilyDetailsForm(FlaskForm):
@@ -41,15 +89,21 @@ class FamilyDetailsForm(FlaskForm):
     )
     phone = StringField(
         _l("Mobile number"),
-        validators=[Optional(), Length(max=40)],
+        validators=[Optional(), Length(max=40), mobile_only],
         render_kw={"autocomplete": "tel", "inputmode": "tel", "type": "tel"},
     )
     language = SelectField(_l("Language for the appointment"))
     interpreter_needed = BooleanField(_l("I need an interpreter"))
     note = TextAreaField(
         _l("Short note (optional)"),
-        validators=[Length(max=500, message=_l("At most 500 characters, please."))],
-        render_kw={"maxlength": "500", "rows": "3"},
+        filters=[one_newline],
+        validators=[
+            MaxChars(
+                MAX_NOTE,
+                _l("At most %(max)d characters, please. Please shorten your note.", max=MAX_NOTE),
+            )
+        ],
+        render_kw={"rows": "3"},
     )
     privacy_consent = BooleanField(
         _l(
@@ -70,4 +124,20 @@ class FamilyDetailsForm(FlaskForm):
 
 
 class SlotChoiceForm(FlaskForm):
-    """A POST-only button (cancel) or a slot radio list carrying only CSRF."""
+    """A POST-only button or a slot radio list carrying only CSRF."""
+
+
+class CancelForm(FlaskForm):
+    """The second question before a family's cancellation, with an optional reason."""
+
+    reason = TextAreaField(
+        _l("Reason (optional)"),
+        filters=[one_newline],
+        validators=[
+            MaxChars(
+                MAX_CANCEL_REASON,
+                _l("At most %(max)d characters, please.", max=MAX_CANCEL_REASON),
+            ),
+        ],
+        render_kw={"rows": "2"},
+    )

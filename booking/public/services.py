@@ -1,14 +1,18 @@
 """Week pages of free slots, shared by the family flow, the manage link and the desk."""
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import format_date
 from sqlalchemy import select
 
+from booking.appointments.booking import cancel_by_family, hash_token
+from booking.appointments.models import Appointment
 from booking.core.converters import parse_instant
 from booking.extensions import db
 from booking.offices.models import Office, Service
+from booking.public.models import RetiredToken
 from booking.schedule.agenda import local_today, week_start
 from booking.schedule.engine import BERLIN, Slot
 from booking.schedule.services import find_free_slots
@@ -101,3 +105,48 @@ def week_choices(week) -> dict:
                 for slot in slots
             ]
     return groups
+
+
+class LinkState(enum.StrEnum):
+    CURRENT = "current"
+    MOVED = "moved"  # replaced by a new link when the appointment was moved
+    OVER = "over"  # the appointment has ended
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ManageLink:
+    state: LinkState
+    appointment: Appointment | None = None
+
+
+def find_manage_link(token: str, now: datetime) -> ManageLink:
+    """What a manage link leads to: its appointment, or why it no longer does."""
+    if not token or len(token) > 100:
+        return ManageLink(LinkState.UNKNOWN)
+    token_hash = hash_token(token)
+    appointment = db.session.scalar(
+        select(Appointment).where(Appointment.manage_token_hash == token_hash)
+    )
+    if appointment is not None:
+        state = LinkState.OVER if appointment.ends_at <= now else LinkState.CURRENT
+        return ManageLink(state, appointment)
+    retired = db.session.get(RetiredToken, token_hash)
+    if retired is None:
+        return ManageLink(LinkState.UNKNOWN)
+    appointment = db.session.get(Appointment, retired.appointment_id)
+    state = LinkState.OVER if appointment.ends_at <= now else LinkState.MOVED
+    return ManageLink(state, appointment)
+
+
+MAX_CANCEL_REASON = 200
+
+
+def cancel_with_reason(appointment: Appointment, reason: str, now: datetime) -> None:
+    """The family cancels; their optional reason is kept with the appointment for the office."""
+    cancel_by_family(appointment, now)
+    reason = " ".join((reason or "").split())
+    if reason:
+        # The form refuses longer reasons with a message; the column holds prefix and reason.
+        appointment.cancel_reason = f"{appointment.cancel_reason}: {reason[:MAX_CANCEL_REASON]}"
+        db.session.flush()

@@ -1,16 +1,16 @@
 from datetime import date
 
-from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from booking.appointments.booking import (
+    MAX_NOTE,
+    FamilyDetails,
     InvalidFamilyDetails,
     SlotTaken,
     TooManyOpenBookings,
-    appointment_for_token,
     book_appointment,
     can_change_online,
-    cancel_by_family,
     check_family_details,
     move_appointment,
     record_refusal,
@@ -19,14 +19,24 @@ from booking.appointments.calendar_file import appointment_ics
 from booking.appointments.models import AppointmentStatus
 from booking.core.access import public
 from booking.core.converters import parse_date
+from booking.core.errors import render_error
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
 from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import OfficeKind
-from booking.public.forms import FamilyDetailsForm, SlotChoiceForm, language_choices
+from booking.public.forms import (
+    CancelForm,
+    FamilyDetailsForm,
+    SlotChoiceForm,
+    family_language_choices,
+)
 from booking.public.services import (
+    MAX_CANCEL_REASON,
+    LinkState,
+    cancel_with_reason,
+    find_manage_link,
     offices_with_public_services,
     parse_start,
     public_service,
@@ -52,8 +62,18 @@ def asked_week() -> date | None:
 
 def family_form() -> FamilyDetailsForm:
     form = FamilyDetailsForm()
-    form.language.choices = language_choices()
+    form.language.choices = family_language_choices()
     return form
+
+
+def switching_language() -> bool:
+    """A language button of a form page: show the page again in that language, change nothing."""
+    return request.method == "POST" and bool(request.form.get("switch_language"))
+
+
+def see_other(location: str):
+    """Post/Redirect/Get: the page after a change can be reloaded and switched in language."""
+    return no_referrer(redirect(location, code=303))
 
 
 @bp.route("/book")
@@ -77,13 +97,51 @@ def choose_time(slug: str):
 
 def render_details(service, form, start, status=200):
     return (
-        render_template("public/details.html", service=service, form=form, start=start),
+        render_template(
+            "public/details.html",
+            service=service,
+            form=form,
+            start=start,
+            max_note=MAX_NOTE,
+            language_form="details-form",
+        ),
         status,
     )
 
 
+def render_time_choice(service, form, day, message, status):
+    """Back to the time choice, with what the family typed kept in the form."""
+    return render_template(
+        "public/slots.html",
+        service=service,
+        week=slot_week(service, day, utcnow()),
+        form=form,
+        taken=True,
+        message=message,
+        language_form="choose-form",
+    ), status
+
+
+def checked_family(form: FamilyDetailsForm) -> FamilyDetails | None:
+    """The family's details when the form is right; otherwise None, with errors on the form."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        return check_family_details(
+            form.name.data,
+            form.email.data,
+            form.phone.data,
+            form.language.data,
+            form.interpreter_needed.data,
+            form.note.data,
+        )
+    except InvalidFamilyDetails as error:
+        attach_field_errors(form, error.errors, aliases={"contact": "email"})
+        return None
+
+
 @bp.route("/book/<slug>/details", methods=["GET", "POST"])
-@limiter.limit(BOOKING_LIMIT, methods=["POST"])
+@limiter.limit(BOOKING_LIMIT, methods=["POST"], exempt_when=switching_language)
 @public
 def details(slug: str):
     service = public_service(slug) or abort(404)
@@ -92,6 +150,11 @@ def details(slug: str):
         form.start.data = request.args.get("start", "")
         form.language.data = "de"
     start = parse_start(form.start.data)
+    choosing = request.method == "POST" and bool(request.form.get("choose"))
+    if choosing and (start is None or switching_language()):
+        if switching_language():
+            return render_time_choice(service, form, start and start.date(), None, 200)
+        return render_time_choice(service, form, None, _("Please choose a time."), 400)
     if start is None:
         return render_template(
             "public/slots.html",
@@ -102,42 +165,26 @@ def details(slug: str):
             message=_("Please choose a time."),
         ), 400
     form.ensure_form_key()
-    if request.method == "GET" or request.form.get("choose"):
+    if request.method == "GET" or choosing:
         return render_details(service, form, start)
-    if not form.validate_on_submit():
+    if switching_language():
+        if request.form.get("had_errors"):  # the errors they saw stay, in the new language
+            checked_family(form)
+        return render_details(service, form, start)
+    family = checked_family(form)
+    if family is None:
         return render_details(service, form, start, 422)
     if form.website.data:
         record_refusal(service, "honeypot field filled")
         form.form_errors.append(_("Your booking could not be processed. Please call us."))
         return render_details(service, form, start, 422)
     try:
-        family = check_family_details(
-            form.name.data,
-            form.email.data,
-            form.phone.data,
-            form.language.data,
-            form.interpreter_needed.data,
-            form.note.data,
-        )
         booking = book_appointment(
             service, start, family, utcnow(), idempotency_key=form.form_key.data
         )
-    except InvalidFamilyDetails as error:
-        db.session.rollback()
-        attach_field_errors(form, error.errors, aliases={"contact": "email"})
-        return render_details(service, form, start, 422)
     except SlotTaken as error:
         db.session.rollback()
-        # Back to the time choice, with what they typed kept in the form.
-        week = slot_week(service, start.date(), utcnow())
-        return render_template(
-            "public/slots.html",
-            service=service,
-            week=week,
-            form=form,
-            taken=True,
-            message=str(error.message),
-        ), 409
+        return render_time_choice(service, form, start.date(), str(error.message), 409)
     except TooManyOpenBookings as error:
         db.session.rollback()
         record_refusal(service, "max open bookings per contact")
@@ -147,18 +194,8 @@ def details(slug: str):
         db.session.rollback()
         form.form_errors.append(str(error.message))  # about the time: shown above the form
         return render_details(service, form, start, 422)
-    return no_referrer(make_response(render_confirmation(booking)))
-
-
-def render_confirmation(booking, moved: bool = False):
-    appointment = booking.appointment
-    return render_template(
-        "public/confirmation.html",
-        appointment=appointment,
-        moved=moved,
-        manage_url=external_url("public.manage", token=booking.manage_token),
-        ics_url=url_for("public.manage_ics", token=booking.manage_token),
-    )
+    # A second submit of the same form finds the same booking, so lands on the same page.
+    return see_other(url_for("public.manage", token=booking.manage_token, done="booked"))
 
 
 @bp.route("/privacy")
@@ -169,30 +206,50 @@ def privacy():
 
 # Manage link
 
+DONE_STATES = ("booked", "moved", "cancelled")
 
-def appointment_or_404(token: str):
-    appointment = appointment_for_token(token, utcnow())
-    if appointment is None:
-        abort(404)
-    return appointment
+
+def appointment_or_gone(token: str):
+    """The appointment of a manage link; otherwise a page that says why the link is dead."""
+    link = find_manage_link(token, utcnow())
+    if link.state == LinkState.CURRENT:
+        return link.appointment
+    if link.state == LinkState.UNKNOWN:
+        answer, code = render_error(
+            404,
+            _(
+                "This link is not valid. Please check the address, or call the office "
+                "where you booked your appointment."
+            ),
+        )
+    else:
+        answer = render_template(
+            "public/link_gone.html", state=link.state.value, appointment=link.appointment
+        )
+        code = 410
+    abort(no_referrer(make_response(answer, code)))
 
 
 @bp.route("/manage/<token>")
 @limiter.limit(MANAGE_LIMIT)
 @public
 def manage(token: str):
-    return render_manage(appointment_or_404(token), token)
+    appointment = appointment_or_gone(token)
+    done = request.args.get("done")
+    return render_manage(appointment, token, done if done in DONE_STATES else None)
 
 
-def render_manage(appointment, token: str, message: str | None = None):
+def render_manage(appointment, token: str, done: str | None = None):
+    service = appointment.service
     response = make_response(
         render_template(
             "public/manage.html",
             appointment=appointment,
             token=token,
+            done=done,
             changeable=can_change_online(appointment, utcnow()),
-            confirm=SlotChoiceForm(),
-            message=message,
+            manage_url=external_url("public.manage", token=token),
+            rebook=service.public and service.active and appointment.office.active,
         )
     )
     return no_referrer(response)
@@ -202,7 +259,7 @@ def render_manage(appointment, token: str, message: str | None = None):
 @limiter.limit(MANAGE_LIMIT)
 @public
 def manage_ics(token: str):
-    appointment = appointment_or_404(token)
+    appointment = appointment_or_gone(token)
     response = make_response(appointment_ics(appointment, utcnow()))
     response.mimetype = "text/calendar"
     response.headers["Content-Disposition"] = (
@@ -211,29 +268,51 @@ def manage_ics(token: str):
     return no_referrer(response)
 
 
-@bp.route("/manage/<token>/cancel", methods=["POST"])
+@bp.route("/manage/<token>/cancel", methods=["GET", "POST"])
 @limiter.limit(MANAGE_LIMIT)
 @public
 def manage_cancel(token: str):
-    appointment = appointment_or_404(token)
-    if SlotChoiceForm().validate_on_submit():
-        try:
-            cancel_by_family(appointment, utcnow())
-        except BookingError as error:
-            db.session.rollback()
-            message = str(error.message)
+    appointment = appointment_or_gone(token)
+    now = utcnow()
+    if appointment.status == AppointmentStatus.CANCELLED:  # also a second submit
+        return see_other(url_for("public.manage", token=token, done="cancelled"))
+    form = CancelForm()
+    message, status = None, 200
+    if not can_change_online(appointment, now):
+        message = _("This appointment can no longer be changed online. Please call us.")
+        status = 409
+    elif request.method == "POST" and not switching_language():
+        if form.validate_on_submit():
+            try:
+                cancel_with_reason(appointment, form.reason.data, now)
+            except BookingError as error:
+                db.session.rollback()
+                message, status = str(error.message), 409
+            else:
+                return see_other(url_for("public.manage", token=token, done="cancelled"))
         else:
-            message = _("Your appointment is cancelled. Thank you for letting us know.")
-    else:
-        message = _("The form has expired. Please try again.")
-    return render_manage(appointment, token, message)
+            status = 422
+    response = make_response(
+        render_template(
+            "public/cancel.html",
+            appointment=appointment,
+            token=token,
+            form=form,
+            message=message,
+            changeable=status != 409,
+            max_reason=MAX_CANCEL_REASON,
+            language_form="cancel-form",
+        ),
+        status,
+    )
+    return no_referrer(response)
 
 
 @bp.route("/manage/<token>/move", methods=["GET", "POST"])
 @limiter.limit(MANAGE_LIMIT)
 @public
 def manage_move(token: str):
-    appointment = appointment_or_404(token)
+    appointment = appointment_or_gone(token)
     now = utcnow()
     message = None
     status = 200
@@ -251,7 +330,7 @@ def manage_move(token: str):
                 db.session.rollback()
                 message, status = str(error.message), 409
             else:
-                return no_referrer(make_response(render_confirmation(booking, moved=True)))
+                return see_other(url_for("public.manage", token=booking.manage_token, done="moved"))
     week = slot_week(appointment.service, asked_week(), now, exclude_appointment_id=appointment.id)
     response = make_response(
         render_template(

@@ -9,7 +9,13 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from booking.core.validation import is_language_code, is_slug, normalize_phone
+from booking.core.validation import (
+    MAX_BRING_ITEM_LENGTH,
+    MAX_BRING_ITEMS,
+    is_language_code,
+    is_slug,
+    normalize_phone,
+)
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OFFICE_KINDS = ("unit", "welcome_point")
@@ -45,6 +51,7 @@ class ServiceSpec:
     name: str
     minutes: int
     description: str = ""
+    please_bring: tuple[str, ...] = ()
     buffer_minutes: int = 0
     step_minutes: int | None = None
     min_notice_hours: int = 24
@@ -253,6 +260,7 @@ def _parse_service(entry: _Entry) -> ServiceSpec | None:
             "office",
             "name",
             "description",
+            "please_bring",
             "minutes",
             "buffer_minutes",
             "step_minutes",
@@ -265,6 +273,7 @@ def _parse_service(entry: _Entry) -> ServiceSpec | None:
     slug, office = _slug(entry), _slug(entry, "office")
     name = entry.text("name", max_length=200)
     description = entry.text("description", required=False, max_length=2000) or ""
+    please_bring = _bring_items(entry)
     if "minutes" not in entry.raw:
         entry.fail('"minutes" is missing')
     minutes = entry.integer("minutes", None, 5, 480)
@@ -278,7 +287,20 @@ def _parse_service(entry: _Entry) -> ServiceSpec | None:
     )
     if None in (slug, office, name, minutes):
         return None
-    return ServiceSpec(slug, office, name, minutes, description, **spec)
+    return ServiceSpec(slug, office, name, minutes, description, please_bring, **spec)
+
+
+def _bring_items(entry: _Entry) -> tuple[str, ...]:
+    """What to bring: a list of short texts, one item each (stored one per line)."""
+    items = tuple(item.strip() for item in entry.text_list("please_bring"))
+    if len(items) > MAX_BRING_ITEMS:
+        entry.fail(f'"please_bring" has more than {MAX_BRING_ITEMS} items')
+    for item in items:
+        if not item or "\n" in item or "\r" in item:
+            entry.fail('"please_bring" items must be non-empty texts of one line')
+        elif len(item) > MAX_BRING_ITEM_LENGTH:
+            entry.fail(f'"please_bring" item is longer than {MAX_BRING_ITEM_LENGTH} characters')
+    return items
 
 
 def _parse_staff(entry: _Entry) -> StaffSpec | None:

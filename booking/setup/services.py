@@ -122,6 +122,7 @@ def _apply_services(plan, offices, report, problems) -> dict[str, Service]:
             "office_id": office.id,
             "name": spec.name,
             "description": spec.description,
+            "please_bring": "\n".join(spec.please_bring),
             "minutes": spec.minutes,
             "buffer_minutes": spec.buffer_minutes,
             "step_minutes": spec.step_minutes,

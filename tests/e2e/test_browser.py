@@ -131,9 +131,16 @@ def test_public_pages_meet_wcag_21_aa(live_server, browser):
     expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
     if found := axe_violations(page):
         problems["confirmation"] = found
-    page.goto(page.locator(".manage-link a").get_attribute("href"))
+    manage = page.locator(".manage-link a").get_attribute("href")
+    page.goto(manage)
     if found := axe_violations(page):
         problems["manage"] = found
+    page.goto(f"{manage}/cancel")
+    if found := axe_violations(page):
+        problems["cancel"] = found
+    page.get_by_role("button", name="Ja, absagen").click()
+    if found := axe_violations(page):
+        problems["cancelled"] = found
     assert problems == {}
 
 
@@ -153,8 +160,26 @@ def test_booking_works_without_javascript(live_server, browser):
     expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
     manage = page.locator(".manage-link a").get_attribute("href")
     page.goto(manage)
-    page.get_by_role("button", name="Termin absagen").click()
-    expect(page.get_by_text("Ihr Termin ist abgesagt")).to_be_visible()
+    page.get_by_role("link", name="Termin absagen").click()
+    page.get_by_label("Grund (freiwillig)").fill("Umzug")
+    page.get_by_role("button", name="English").click()  # the switch keeps what was typed
+    expect(page.get_by_label("Reason (optional)")).to_have_value("Umzug")
+    page.get_by_role("button", name="Yes, cancel").click()
+    expect(page.get_by_role("heading", name="Your appointment is cancelled")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Your appointment is cancelled")).to_be_visible()
+
+
+def test_enter_in_a_text_field_books_and_does_not_switch_language(live_server, browser):
+    page = new_page(browser, javascript=False)
+    page.goto(f"{live_server}/book/beratung-35a")
+    page.locator("input[name=start]").first.check()
+    page.get_by_role("button", name="Weiter mit dieser Zeit").click()
+    page.get_by_label("E-Mail-Adresse").fill("enter@example.org")
+    page.get_by_label("Ich habe den Datenschutzhinweis gelesen").check()
+    page.get_by_label("Ihr Name").fill("Familie Enter")
+    page.get_by_label("Ihr Name").press("Enter")
+    expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
 
 
 def test_booking_by_keyboard_alone(live_server, browser):
