@@ -164,7 +164,10 @@ def test_forged_host_never_reaches_a_link(app_factory, bookable_service, make_st
     )
     family = app.test_client()
     # A family books on the web pages and moves and cancels through the API.
-    page = family.post("/book/beratung-35a/details", data=family_details(), headers=evil)
+    booked = family.post("/book/beratung-35a/details", data=family_details(), headers=evil)
+    assert booked.status_code == 303, booked.get_data(as_text=True)
+    assert booked.headers["Location"].startswith("/manage/")  # relative: no host to forge
+    page = family.get(booked.headers["Location"], headers=evil)
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
     assert f'href="{PUBLIC}/manage/' in html
