@@ -203,6 +203,7 @@ def test_forged_host_never_reaches_a_link(app_factory, bookable_service, make_st
             "language": "de",
         },
         headers=evil,
+        follow_redirects=True,  # to the booked page
     )
     assert booked.status_code == 200, booked.get_data(as_text=True)
     assert f"{PUBLIC}/manage/" in booked.get_data(as_text=True)

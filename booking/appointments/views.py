@@ -1,9 +1,14 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from booking.appointments.booking import move_appointment, restore_appointment
-from booking.appointments.forms import CancelForm, MoveForm, NoteForm
+from booking.appointments.booking import (
+    NotASlot,
+    move_appointment,
+    restore_appointment,
+)
+from booking.appointments.forms import CancelForm, MoveForm, NoteForm, parse_week
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.services import (
     add_internal_note,
@@ -18,10 +23,11 @@ from booking.auth.forms import ConfirmForm
 from booking.core.access import staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_error, get_or_404
-from booking.core.transactions import writes
+from booking.core.transactions import DatabaseBusy, writes
 from booking.db import utcnow
 from booking.extensions import db
 from booking.public.services import parse_start, slot_week, week_choices
+from booking.schedule.agenda import local_today
 
 bp = Blueprint("appointments", __name__, url_prefix="/appointments")
 
@@ -33,27 +39,49 @@ def load(appointment_id: int) -> Appointment:
     return appointment
 
 
-def move_form_for(appointment: Appointment, formdata=None) -> MoveForm:
-    """Free times of the same service in the next weeks, the appointment's own included."""
+def move_form_for(appointment: Appointment, formdata=None, week_text: str | None = None):
+    """Free times of the same service in the week asked for (else the earliest free week), the
+    appointment's own time included; no time chosen until staff choose one."""
     form = MoveForm(formdata=formdata)
+    form.start.choices = []
+    form.shown = None
     if appointment.status == AppointmentStatus.BOOKED:
-        week = slot_week(appointment.service, None, utcnow(), exclude_appointment_id=appointment.id)
-        form.start.choices = week_choices(week)
-    else:
-        form.start.choices = []
+        now = utcnow()
+        service = appointment.service
+        asked = parse_week(week_text, local_today(now), service.horizon_days)
+        form.shown = slot_week(service, asked, now, exclude_appointment_id=appointment.id)
+        form.start.choices = week_choices(form.shown)
+        form.week.data = form.shown.first.isoformat()
     return form
 
 
-def render_detail(appointment: Appointment, cancel_form=None, note_form=None, move_form=None):
+def render_detail(
+    appointment: Appointment,
+    cancel_form=None,
+    note_form=None,
+    move_form=None,
+    action_error: str | None = None,
+):
     return render_template(
         "appointments/detail.html",
         appointment=appointment,
         cancel_form=cancel_form or CancelForm(formdata=None),
         note_form=note_form or NoteForm(formdata=None),
-        move_form=move_form or move_form_for(appointment),
+        move_form=move_form or move_form_for(appointment, week_text=request.args.get("week")),
         confirm=ConfirmForm(),
+        action_error=action_error,
         now=utcnow(),
     )
+
+
+def refusal_status(error: BookingError, chosen_time: bool = False) -> int:
+    """422 when the time staff chose is no bookable time (closed, outside hours); 409 when
+    another booking, an absence or the appointment's own state stands in the way."""
+    if isinstance(error, DatabaseBusy):
+        return 503
+    if chosen_time and isinstance(error, NotASlot):
+        return 422
+    return 409
 
 
 @bp.route("/<int:appointment_id>")
@@ -67,15 +95,18 @@ def detail(appointment_id: int):
 
 
 def run_action(appointment_id: int, action, success: str):
+    """A button on the appointment's page: redirect with a message, or show the refusal."""
     appointment = load(appointment_id)
     if ConfirmForm().validate_on_submit():
         try:
             action(appointment, current_user._get_current_object(), utcnow())
         except BookingError as error:
             db.session.rollback()
-            flash(str(error.message), "error")
-        else:
-            flash(success, "success")
+            appointment = load(appointment_id)
+            return render_detail(appointment, action_error=str(error.message)), refusal_status(
+                error
+            )
+        flash(success, "success")
     return redirect(url_for(".detail", appointment_id=appointment_id))
 
 
@@ -144,22 +175,27 @@ def restore_cancelled(appointment_id: int):
 @staff_required
 def move(appointment_id: int):
     appointment = load(appointment_id)
-    form = move_form_for(appointment, formdata=request.form)
+    form = move_form_for(appointment, formdata=request.form, week_text=request.form.get("week"))
+    status = 422
     if form.validate_on_submit():
+        start = parse_start(form.start.data)
         try:
-            booking = move_appointment(
-                appointment,
-                parse_start(form.start.data),
-                utcnow(),
-                actor=current_user._get_current_object(),
-            )
+            if start is None:
+                raise NotASlot(_l("Please choose a time."), field="start")
+            move_appointment(appointment, start, utcnow(), actor=current_user._get_current_object())
         except BookingError as error:
             db.session.rollback()
+            status = refusal_status(error, chosen_time=True)
+            appointment = load(appointment_id)
+            # What is free now, in the same week; the refused time is no longer chosen.
+            form = move_form_for(appointment, week_text=form.week.data)
             form.start.errors = [str(error.message)]
+            if not form.shown:  # no longer movable: the move form is gone, say it above
+                return render_detail(appointment, action_error=str(error.message)), status
         else:
             flash(
                 _("Moved. The family gets a message with the new time and a new link."),
                 "success",
             )
-            return redirect(url_for(".detail", appointment_id=booking.appointment.id))
-    return render_detail(load(appointment_id), move_form=form), 422
+            return redirect(url_for(".detail", appointment_id=appointment_id))
+    return render_detail(appointment, move_form=form), status

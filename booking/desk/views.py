@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -8,22 +8,32 @@ from booking.appointments.booking import (
     SlotTaken,
     book_appointment,
     check_family_details,
+    hash_token,
+    token_for_key,
 )
-from booking.appointments.models import Channel
+from booking.appointments.forms import parse_week
+from booking.appointments.models import Appointment, AppointmentStatus, Channel
+from booking.appointments.services import can_see_appointment
 from booking.auth.models import Role, StaffUser
 from booking.core.access import staff_required
-from booking.core.converters import id_arg, parse_date
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
+from booking.core.transactions import DatabaseBusy
 from booking.core.urls import external_url
+from booking.core.validation import is_mobile
 from booking.db import utcnow
 from booking.desk.forms import DeskBookingForm
 from booking.extensions import db
 from booking.offices.models import Office, Service
-from booking.public.forms import language_choices
+from booking.public.forms import language_choices, new_form_key
 from booking.public.services import parse_start, slot_week, week_choices
+from booking.schedule.agenda import local_today
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+# The form keys of this login's last desk bookings, so that their booked page survives a reload.
+BOOKED_KEYS = "desk_booked"
+KEEP_BOOKED = 5
 
 
 def my_services() -> list[Service]:
@@ -51,81 +61,155 @@ def service_or_403(slug: str) -> Service:
     return service
 
 
+def caseworkers_of(service: Service) -> list[StaffUser]:
+    return list(
+        db.session.scalars(
+            select(StaffUser)
+            .where(
+                StaffUser.role == Role.CASEWORKER,
+                StaffUser.active.is_(True),
+                StaffUser.services.any(Service.id == service.id),
+            )
+            .order_by(StaffUser.name)
+        )
+    )
+
+
+def booking_key(form: DeskBookingForm, service: Service, start, family) -> str:
+    """The form's key, unless it already booked something else (the form was sent again after
+    a change, e.g. from the browser's history): then a new booking needs a new key."""
+    key = form.form_key.data
+    earlier = db.session.scalar(select(Appointment).where(Appointment.idempotency_key == key))
+    if earlier is None:
+        return key
+    same = (
+        earlier.service_id == service.id
+        and earlier.starts_at == start
+        and earlier.family_name == family.name
+        and (earlier.email, earlier.phone) == (family.email, family.phone)
+    )
+    return key if same else new_form_key()
+
+
+def remember_booked(appointment_id: int, key: str) -> None:
+    booked = [pair for pair in session.get(BOOKED_KEYS, []) if pair[0] != appointment_id]
+    session[BOOKED_KEYS] = [*booked, [appointment_id, key]][-KEEP_BOOKED:]
+
+
+def refusal_status(error: BookingError) -> int:
+    if isinstance(error, SlotTaken):
+        return 409
+    if isinstance(error, DatabaseBusy):
+        return 503
+    return 422
+
+
+def try_booking(form: DeskBookingForm, service: Service, staff_id: int | None, now):
+    """(status, the appointment booked or None); refusals go onto the form."""
+    if not form.validate_on_submit():
+        return 422, None
+    start = parse_start(form.start.data)
+    if start is None:
+        form.start.errors = [_("Please choose a time.")]
+        return 422, None
+    try:
+        family = check_family_details(
+            form.name.data,
+            form.email.data,
+            form.phone.data,
+            form.language.data,
+            form.interpreter_needed.data,
+            form.note.data,
+            require_contact=False,
+        )
+        key = booking_key(form, service, start, family)
+        booked = book_appointment(
+            service,
+            start,
+            family,
+            now,
+            channel=Channel(form.channel.data),
+            staff_id=staff_id,
+            actor=current_user._get_current_object(),
+            idempotency_key=key,
+        )
+    except InvalidFamilyDetails as error:
+        db.session.rollback()
+        attach_field_errors(form, error.errors)
+        return 422, None
+    except BookingError as error:  # taken meanwhile, no slot time, or the database busy
+        db.session.rollback()
+        field = getattr(form, error.field or "start", None)
+        (field if field is not None else form.start).errors = [str(error.message)]
+        return refusal_status(error), None
+    remember_booked(booked.appointment.id, key)
+    return 200, booked.appointment
+
+
 @bp.route("/book/<slug>", methods=["GET", "POST"])
 @staff_required
 def book(slug: str):
     service = service_or_403(slug)
-    caseworkers = db.session.scalars(
-        select(StaffUser)
-        .where(
-            StaffUser.role == Role.CASEWORKER,
-            StaffUser.active.is_(True),
-            StaffUser.services.any(Service.id == service.id),
-        )
-        .order_by(StaffUser.name)
-    ).all()
-    staff_id = request.args.get("staff", type=id_arg)
-    if staff_id not in {user.id for user in caseworkers}:
-        staff_id = None
-    asked = parse_date(request.args.get("week"))
-    now = utcnow()
-    week = slot_week(service, asked, now, staff_id)
+    caseworkers = caseworkers_of(service)
     form = DeskBookingForm()
-    form.start.choices = week_choices(week)
+    form.staff.choices = [("", _("Anyone free (spreads the work)"))] + [
+        (str(user.id), user.name) for user in caseworkers
+    ]
     form.language.choices = language_choices()
+    if request.method == "GET":
+        form.staff.data = request.args.get("staff", "")
+        form.shown_week.data = request.args.get("week", "")
+    staff_id = next((user.id for user in caseworkers if str(user.id) == form.staff.data), None)
+    if staff_id is None:
+        form.staff.data = ""
+    # Paging and "Show times" are buttons of this form: they keep what was typed, book nothing.
+    paging = request.form.get("week") if request.method == "POST" else None
+    refresh = request.method == "POST" and (paging or request.form.get("action") == "show")
+    now = utcnow()
+    asked = parse_week(paging or form.shown_week.data, local_today(now), service.horizon_days)
+    week = slot_week(service, asked, now, staff_id)
+    form.start.choices = week_choices(week)
+    form.ensure_form_key()
     status = 200
-    booked = None
-    if form.validate_on_submit():
-        try:
-            family = check_family_details(
-                form.name.data,
-                form.email.data,
-                form.phone.data,
-                form.language.data,
-                form.interpreter_needed.data,
-                form.note.data,
-                require_contact=False,
-            )
-            booked = book_appointment(
-                service,
-                parse_start(form.start.data),
-                family,
-                now,
-                channel=Channel(form.channel.data),
-                staff_id=staff_id,
-                actor=current_user._get_current_object(),
-            )
-        except InvalidFamilyDetails as error:
-            db.session.rollback()
-            attach_field_errors(form, error.errors)
-            status = 422
-        except SlotTaken as error:
-            db.session.rollback()
+    if request.method == "POST" and not refresh:
+        status, booked = try_booking(form, service, staff_id, now)
+        if booked is not None:
+            return redirect(url_for(".booked", appointment_id=booked.id))
+        if status == 409:  # the time went meanwhile: offer what is free now
             week = slot_week(service, asked, now, staff_id)
             form.start.choices = week_choices(week)
-            form.start.errors = [str(error.message)]
-            status = 409
-        except BookingError as error:  # no slot time, or the database is busy
-            db.session.rollback()
-            form.start.errors = [str(error.message)]
-            status = 422
-        else:
-            flash(_("Booked: reference %(ref)s.", ref=booked.appointment.reference), "success")
-            return render_template(
-                "desk/booked.html",
-                appointment=booked.appointment,
-                manage_url=external_url("public.manage", token=booked.manage_token),
-            )
-    elif request.method == "POST":
-        status = 422
+    form.shown_week.data = week.first.isoformat()
     return (
         render_template(
             "desk/book.html",
             service=service,
             week=week,
             form=form,
-            caseworkers=caseworkers,
-            staff_id=staff_id,
+            staff_name=next((u.name for u in caseworkers if u.id == staff_id), None),
         ),
         status,
+    )
+
+
+@bp.route("/booked/<int:appointment_id>")
+@staff_required
+def booked(appointment_id: int):
+    """The answer to a desk booking (Post/Redirect/Get): a reload shows the same booking."""
+    key = dict(session.get(BOOKED_KEYS, [])).get(appointment_id)
+    appointment = db.session.get(Appointment, appointment_id) if key else None
+    if appointment is None:  # not booked at this desk in this login: the appointment's page
+        return redirect(url_for("appointments.detail", appointment_id=appointment_id))
+    token = token_for_key(key)
+    # The family's link, while it still works (a move replaces it).
+    live = (
+        appointment.manage_token_hash == hash_token(token)
+        and appointment.status == AppointmentStatus.BOOKED
+        and appointment.ends_at > utcnow()
+    )
+    return render_template(
+        "desk/booked.html",
+        appointment=appointment,
+        manage_url=external_url("public.manage", token=token) if live else None,
+        can_open=can_see_appointment(current_user, appointment),
+        no_message=not appointment.email and not is_mobile(appointment.phone or ""),
     )
