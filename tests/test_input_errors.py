@@ -209,3 +209,19 @@ def test_helpers_refuse_what_the_app_cannot_compute_with():
     for text in ("0", "-1", str(MAX_ID + 1), "1" * 5000, "١٢", " 12"):
         with pytest.raises(ValueError):
             id_arg(text)
+
+
+def test_staff_edit_without_the_languages_field_keeps_them(client, auth, make_staff):
+    """Found by the route fuzzer: the form took the user's language rows as its text (500)."""
+    admin = make_staff(Role.ADMIN)
+    user = make_staff(Role.CASEWORKER, name="Katrin Becker")
+    user.language_codes = ["de", "ar"]
+    db.session.commit()
+    auth.login(admin.email)
+    response = client.post(
+        f"/admin/staff/{user.id}/edit",
+        data={"name": "Katrin Becker", "email": user.email, "role": "caseworker"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(user)
+    assert sorted(user.language_codes) == ["ar", "de"]

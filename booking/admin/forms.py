@@ -58,6 +58,14 @@ def bring_items_check(form, field) -> None:
         )
 
 
+def language_codes_text(value):
+    """From `obj=user` the field gets the user's language rows (a POST without the field
+    keeps them): show their codes."""
+    if value is None or isinstance(value, str):
+        return value
+    return ", ".join(language.code for language in value)
+
+
 def required(message=None):
     return DataRequired(message or _l("This field is required."))
 
@@ -155,4 +163,5 @@ class StaffForm(FlaskForm):
     languages = StringField(
         _l("Languages for counselling (codes, e.g. de, en, ar)"),
         validators=[Length(max=200), languages_check],
+        filters=[language_codes_text],
     )

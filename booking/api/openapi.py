@@ -37,6 +37,8 @@ TOKEN_PARAM = {
 COMMON = {
     "429": _json(_ref("Error"), "Rate limited"),
 }
+# Any request with control characters in its address, query or JSON strings is refused.
+BAD_TOKEN = {"400": _json(_ref("Error"), "Control characters in the token")}
 
 
 def openapi_document() -> dict:
@@ -105,6 +107,7 @@ def openapi_document() -> dict:
                     "parameters": [TOKEN_PARAM],
                     "responses": {
                         "200": _json(_ref("Booking"), "The booking"),
+                        **BAD_TOKEN,
                         "404": _json(_ref("Error"), "Unknown or expired token"),
                         **COMMON,
                     },
@@ -122,6 +125,7 @@ def openapi_document() -> dict:
                             },
                             "Cancelled",
                         ),
+                        **BAD_TOKEN,
                         "404": _json(_ref("Error"), "Unknown or expired token"),
                         "409": _json(_ref("Error"), "too_late: inside the minimum notice"),
                         **COMMON,
@@ -146,8 +150,10 @@ def openapi_document() -> dict:
                     },
                     "responses": {
                         "200": _json(_ref("BookingCreated"), "Moved; a new manage_token"),
+                        "400": _json(_ref("Error"), "Malformed JSON or a bad token"),
                         "404": _json(_ref("Error"), "Unknown or expired token"),
                         "409": _json(_ref("Error"), "slot_taken or too_late"),
+                        "415": _json(_ref("Error"), "Body is not JSON"),
                         "422": _json(FIELD_ERRORS, "Not a slot time"),
                         **COMMON,
                     },
