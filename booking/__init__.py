@@ -106,7 +106,10 @@ def _register_features(app: Flask) -> None:
     from booking.auth import cli as auth_cli
     from booking.auth import session_guard
     from booking.auth import views as auth_views
-    from booking.callbacks import models as callback_models  # noqa: F401
+    from booking.callbacks import api as callback_api
+    from booking.callbacks import cli as callback_cli
+    from booking.callbacks import public as callback_public
+    from booking.callbacks import views as callback_views
     from booking.core import errors, input_guard, security, transactions
     from booking.core import views as core_views
     from booking.core.access import enforce_access
@@ -137,6 +140,9 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(api_views.bp)
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(notify_views.bp)
+    app.register_blueprint(callback_views.bp)
+    app.register_blueprint(callback_api.bp)
+    app.register_blueprint(callback_public.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
     app.cli.add_command(notify_cli.outbox_cli)
@@ -144,6 +150,7 @@ def _register_features(app: Flask) -> None:
     app.cli.add_command(notify_cli.agenda_cli)
     app.cli.add_command(notify_cli.worker_command)
     app.cli.add_command(privacy_cli.privacy_cli)
+    app.cli.add_command(callback_cli.callbacks_cli)
 
     from booking.templating import init_app as init_templating
 

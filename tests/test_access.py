@@ -49,6 +49,9 @@ def test_public_routes_are_the_known_few(app):
         "core.healthz",
         "auth.login",
         "schedule.feed_ics",  # guarded by its secret token
+        "callbacks_public.request_form",
+        "callbacks_public.requested",  # shows only the browser's own request (session)
+        "callbacks_api.create",  # guarded by the office's key
     }
 
 

@@ -5,6 +5,7 @@ the unreachable message, purge."""
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking.appointments.models import Appointment
@@ -510,3 +511,15 @@ def test_purge_erases_the_callers_data_after_the_retention_time(setting, app):
     assert old.outcome == CallbackOutcome.RESOLVED  # the anonymous record stays
     assert recent.phone == "+492112222222" and kept_open.note == "keep"
     assert purge_closed_requests(berlin(2027, 4, 26, 9)) == 0
+
+
+def test_the_daily_purge_covers_callback_requests(setting, runner):
+    old = new_request(setting, phone="0211 3333333")
+    close_request(old, "withdrawn", setting["reception"], berlin(2027, 3, 26, 9))
+    db.session.commit()
+    with freeze_time(berlin(2027, 4, 26, 9)):
+        result = runner.invoke(args=["privacy", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "erased 1 callback request(s)" in result.output
+    db.session.refresh(old)
+    assert old.phone is None and old.caller_name == "–"

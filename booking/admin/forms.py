@@ -1,3 +1,5 @@
+from datetime import time
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -7,6 +9,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -91,6 +94,20 @@ class OfficeForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), phone_check])
     public_notes = TextAreaField(
         _l("Public notes (directions, step-free access)"), validators=[Length(max=2000)]
+    )
+    callback_due_days = IntegerField(
+        _l("Callbacks are due after this many working days"),
+        validators=[Optional(), NumberRange(1, 20)],
+        default=2,
+        description=_l("Urgent requests: the next working day."),
+    )
+    callback_due_time = TimeField(
+        _l("Callbacks are due at (time of day)"), validators=[Optional()], default=time(16, 0)
+    )
+    callback_max_attempts = IntegerField(
+        _l("Failed call attempts before “unreachable”"),
+        validators=[Optional(), NumberRange(1, 10)],
+        default=3,
     )
 
 

@@ -44,6 +44,9 @@ def save_office(office: Office | None, data: dict, actor: StaffUser) -> Office:
     office.operator = data["operator"].strip()
     office.phone = normalize_phone(data["phone"]) if data.get("phone") else None
     office.public_notes = (data.get("public_notes") or "").strip()
+    for setting in ("callback_due_days", "callback_due_time", "callback_max_attempts"):
+        if data.get(setting) is not None:  # left empty: keep (or default)
+            setattr(office, setting, data[setting])
     db.session.add(office)
     _flush_or_refuse(_l("Another office already uses this slug."), "slug")
     record_event("office.created" if created else "office.changed", actor=actor, obj=office)

@@ -42,7 +42,7 @@ BAD_TOKEN = {"400": _json(_ref("Error"), "Control characters in the token")}
 
 
 def openapi_document() -> dict:
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Sprechstunde public API",
@@ -282,3 +282,7 @@ def openapi_document() -> dict:
             }
         },
     }
+    from booking.callbacks.api import add_to_openapi  # the callbacks blueprint's own path
+
+    add_to_openapi(document)
+    return document

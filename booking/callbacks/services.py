@@ -275,8 +275,16 @@ def create_request(
     )
     db.session.add(request)
     db.session.flush()
-    detail = source.value + (f", key {api_key.prefix}" if api_key else "")
-    log_event(request, "created", actor, detail + (", urgent" if details.urgent else ""))
+    db.session.add(
+        CallbackEvent(
+            request=request,
+            action="created",
+            actor_id=actor.id if actor else None,
+            detail=source.value,
+        )
+    )
+    key = f", key {api_key.prefix}" if api_key else ""
+    record_event("callback.created", actor=actor, obj=request, detail=source.value + key)
     db.session.flush()
     return request
 

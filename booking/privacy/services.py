@@ -6,6 +6,7 @@ from sqlalchemy import delete, select, update
 
 from booking.appointments.models import Appointment
 from booking.audit.services import record_event
+from booking.callbacks.services import purge_closed_requests
 from booking.extensions import db
 from booking.notify.models import OutboxMessage, OutboxStatus
 from booking.privacy.retention import appointment_cutoff, outbox_cutoff
@@ -18,6 +19,7 @@ ERASED_NAME = "–"
 class PurgeReport:
     appointments: int
     messages: int
+    callbacks: int = 0
 
 
 def purge_personal_data(now: datetime) -> PurgeReport:
@@ -61,7 +63,11 @@ def purge_personal_data(now: datetime) -> PurgeReport:
             OutboxMessage.created_at < outbox_cutoff(now, config["OUTBOX_RETENTION_DAYS"]),
         )
     ).rowcount
-    if erased or deleted:
-        record_event("privacy.purged", detail=f"appointments {erased}, messages {deleted}")
+    callbacks = purge_closed_requests(now)
+    if erased or deleted or callbacks:
+        record_event(
+            "privacy.purged",
+            detail=f"appointments {erased}, messages {deleted}, callback requests {callbacks}",
+        )
     db.session.flush()
-    return PurgeReport(erased, deleted)
+    return PurgeReport(erased, deleted, callbacks)

@@ -3,6 +3,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from booking.callbacks.demo import create_demo_callbacks
 from booking.extensions import db
 from booking.setup.demo_appointments import create_demo_appointments
 from booking.setup.loader import SetupFileError, read_setup_file
@@ -47,6 +48,7 @@ def demo_command(force: bool) -> None:
         made = create_demo_appointments()
         if made:
             click.echo(f"appointments: {made} invented demo bookings in the next two weeks")
+        click.echo(f"callback requests: {create_demo_callbacks()} invented (open, overdue, closed)")
     else:
         click.echo("The database has data already; demo file not loaded.")
     plan = read_setup_file(DEMO_FILE)

@@ -42,6 +42,9 @@ class OfficeSpec:
     district: int | None = None
     phone: str | None = None
     public_notes: str = ""
+    callback_due_days: int = 2
+    callback_due_time: time = time(16, 0)
+    callback_max_attempts: int = 3
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ def _email(entry: _Entry, value: str | None) -> str | None:
 def _parse_office(entry: _Entry) -> OfficeSpec | None:
     entry.check_keys(
         {"slug", "name", "kind", "district", "address", "operator", "phone", "public_notes"}
+        | {"callback_due_days", "callback_due_time", "callback_max_attempts"}
     )
     slug = _slug(entry)
     name, address = entry.text("name", max_length=200), entry.text("address")
@@ -248,9 +252,15 @@ def _parse_office(entry: _Entry) -> OfficeSpec | None:
             entry.fail(f'"{phone}" is no valid phone number')
         phone = normalized
     notes = entry.text("public_notes", required=False, max_length=2000) or ""
-    if None in (slug, name, address, operator, kind):
+    due_days = entry.integer("callback_due_days", 2, 1, 20)
+    due_time = entry.clock("callback_due_time") if "callback_due_time" in entry.raw else time(16)
+    max_attempts = entry.integer("callback_max_attempts", 3, 1, 10)
+    if None in (slug, name, address, operator, kind, due_time):
         return None
-    return OfficeSpec(slug, name, kind, address, operator, district, phone, notes)
+    return OfficeSpec(
+        slug, name, kind, address, operator, district, phone, notes,
+        due_days, due_time, max_attempts,
+    )  # fmt: skip
 
 
 def _parse_service(entry: _Entry) -> ServiceSpec | None:

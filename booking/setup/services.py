@@ -101,6 +101,9 @@ def _apply_offices(plan: SetupPlan, report: SetupReport) -> dict[str, Office]:
             "operator": spec.operator,
             "phone": spec.phone,
             "public_notes": spec.public_notes,
+            "callback_due_days": spec.callback_due_days,
+            "callback_due_time": spec.callback_due_time,
+            "callback_max_attempts": spec.callback_max_attempts,
         }
         offices[spec.slug], state = _upsert(Office, {"slug": spec.slug}, values)
         _count(report, "offices", state)
