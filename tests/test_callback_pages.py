@@ -288,6 +288,10 @@ def test_the_desk_link_carries_the_callers_details(client, auth, staff):
     html = client.get(f"/callbacks/{only_request().id}").get_data(as_text=True)
     assert "/desk/book/beratung-35a?" in html
     assert "phone=0211+1234567" in html and "interpreter=1" in html
+    link = html.split('href="/desk/book/beratung-35a?')[1].split('"')[0].replace("&amp;", "&")
+    desk = client.get("/desk/book/beratung-35a?" + link).get_data(as_text=True)
+    assert 'value="Familie Yılmaz"' in desk and 'value="0211 1234567"' in desk
+    assert '<option selected value="tr">' in desk
 
 
 @pytest.mark.parametrize("who", ["stranger", "other_reception"])

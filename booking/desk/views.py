@@ -159,6 +159,12 @@ def book(slug: str):
     if request.method == "GET":
         form.staff.data = request.args.get("staff", "")
         form.shown_week.data = request.args.get("week", "")
+        # A callback request links here with the caller's details (booking/callbacks/views.py).
+        for name in ("name", "phone", "email", "language"):
+            if request.args.get(name):
+                getattr(form, name).data = request.args[name]
+        if request.args.get("interpreter") == "1":
+            form.interpreter_needed.data = True
     staff_id = next((user.id for user in caseworkers if str(user.id) == form.staff.data), None)
     if staff_id is None:
         form.staff.data = ""
