@@ -121,6 +121,7 @@ def _register_features(app: Flask) -> None:
     from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
     from booking.staff import views as staff_views
+    from booking.waiting import models as waiting_models  # noqa: F401
 
     input_guard.init_app(app)  # refuses unusable input before any lock; `int` for the routes
     transactions.init_lock(app)  # a writing request takes the lock before any database read
