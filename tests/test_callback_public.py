@@ -141,3 +141,9 @@ def test_the_office_page_and_a_week_without_free_times_link_to_the_form(client, 
     assert "/offices/eingliederungshilfe/callback?topic=beratung-35a" in html
     form_page = client.get(URL + "?topic=beratung-35a").get_data(as_text=True)
     assert '<option selected value="beratung-35a">' in form_page
+
+
+def test_the_privacy_notice_covers_callback_requests(client):
+    html = client.get("/privacy").get_data(as_text=True)
+    assert "Für eine Rückrufbitte speichern wir" in html
+    assert "30 Tage nach ihrem Abschluss gelöscht" in html
