@@ -197,6 +197,10 @@ def test_429_when_a_key_sends_too_much(app_factory, database_uri):
         assert statuses[60] == 429
         last = post(client, secret, body(phone=""))
         assert last.get_json() == {"error": "rate_limited"}
+        # Made-up keys are counted per address too.
+        made_up = [post(client, f"cb_guess{n}", body()).status_code for n in range(300)]
+        first_refused = made_up.index(429)
+        assert set(made_up[:first_refused]) == {401} and set(made_up[first_refused:]) == {429}
 
 
 def test_the_cli_prints_a_working_key_as_its_last_line(app, client, runner, offices):

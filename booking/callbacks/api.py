@@ -27,8 +27,10 @@ from booking.offices.models import Office, Service
 bp = Blueprint("callbacks_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-# Per key (or per address without one): a telephone system may send bursts.
+# Per key: a telephone system may send bursts; per address as well, so that made-up keys
+# (each its own bucket) cannot get round it.
 CREATE_LIMIT = "60 per minute; 1000 per hour"
+ADDRESS_LIMIT = "300 per minute"
 STRING_FIELDS = ("office", "name", "phone", "topic", "language", "note")
 BOOLEAN_FIELDS = ("interpreter", "urgent")
 OTHER_TOPIC = "other"
@@ -127,6 +129,7 @@ def request_json(found: CallbackRequest) -> dict:
 
 
 @bp.route("/callbacks", methods=["POST"])
+@limiter.limit(ADDRESS_LIMIT)
 @limiter.limit(CREATE_LIMIT, key_func=rate_limit_key)
 @public  # guarded by the office's key, checked below
 def create():
