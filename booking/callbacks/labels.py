@@ -32,6 +32,7 @@ AUDIT_LABELS = {
     "callback.message_queued": _l("callback request: message to the caller queued"),
     "callback.viewed": _l("callback request viewed"),
     "callback.duplicate_shown": _l("open callback request shown for a repeated call"),
+    "callback.refused": _l("callback request refused (online form)"),
     "callback.queue_viewed": _l("callback queue viewed"),
     "callback.api_key_created": _l("telephone system key created"),
     "callback.api_key_revoked": _l("telephone system key revoked"),
