@@ -13,8 +13,11 @@ from booking import create_app
 from booking.appointments.booking import (
     NotASlot,
     SlotTaken,
+    TooManyOpenBookings,
     book_appointment,
     check_family_details,
+    email_key,
+    phone_key,
 )
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.auth.models import Role
@@ -44,20 +47,25 @@ def one_caseworker(make_office, make_service, make_staff):
     return {"long": long.id, "short": short.id, "staff": user.id}
 
 
-def family(n: int):
-    return check_family_details(f"Familie {n}", f"f{n}@example.org", None, "de", False, "")
+def family(n: int, email: str | None = None, phone: str | None = None):
+    if email is None and phone is None:
+        email = f"f{n}@example.org"
+    return check_family_details(f"Familie {n}", email, phone, "de", False, "")
 
 
-def book_in_new_context(app, service_id: int, start: datetime, n: int) -> str:
+def book_in_new_context(app, service_id: int, start: datetime, n: int, contact=None) -> str:
     with app.app_context():
         try:
             service = db.session.get(Service, service_id)
-            book_appointment(service, start, family(n), NOW)
+            book_appointment(service, start, family(n, **(contact or {})), NOW)
             db.session.commit()
             return "booked"
         except SlotTaken:
             db.session.rollback()
             return "taken"
+        except TooManyOpenBookings:
+            db.session.rollback()
+            return "limit"
         except Exception as error:  # the test reports anything else as a failure
             db.session.rollback()
             return f"error: {type(error).__name__}: {error}"
@@ -67,9 +75,9 @@ def run_threads(app, jobs) -> list[str]:
     results: list[str] = [""] * len(jobs)
     barrier = threading.Barrier(len(jobs))
 
-    def worker(index, service_id, start):
+    def worker(index, service_id, start, contact=None):
         barrier.wait()
-        results[index] = book_in_new_context(app, service_id, start, index)
+        results[index] = book_in_new_context(app, service_id, start, index, contact)
 
     threads = [threading.Thread(target=worker, args=(i, *job)) for i, job in enumerate(jobs)]
     for thread in threads:
@@ -104,13 +112,14 @@ def test_threads_booking_overlapping_lengths_one_wins(app, one_caseworker):
     assert holding_count() == 1
 
 
-def _process_worker(database_uri, service_id, start_iso, n, barrier, queue):
+def _process_worker(database_uri, service_id, start_iso, n, barrier, queue, contact=None):
     app = create_app(make_test_config(database_uri))
     with app.app_context():  # connect before the barrier, so the racers start together
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
     barrier.wait(timeout=60)
-    queue.put(book_in_new_context(app, service_id, datetime.fromisoformat(start_iso), n))
+    start = datetime.fromisoformat(start_iso)
+    queue.put(book_in_new_context(app, service_id, start, n, contact))
 
 
 def run_processes(database_uri, jobs) -> list[str]:
@@ -121,9 +130,9 @@ def run_processes(database_uri, jobs) -> list[str]:
     processes = [
         context.Process(
             target=_process_worker,
-            args=(database_uri, service_id, start.isoformat(), n, barrier, queue),
+            args=(database_uri, service_id, start.isoformat(), n, barrier, queue, *contact),
         )
-        for n, (service_id, start) in enumerate(jobs)
+        for n, (service_id, start, *contact) in enumerate(jobs)
     ]
     for process in processes:
         process.start()
@@ -137,6 +146,46 @@ def test_processes_booking_the_same_slot_one_wins(app, one_caseworker, database_
     results = run_processes(database_uri, [(one_caseworker["short"], SLOT)] * 4)
     assert results == ["booked", "taken", "taken", "taken"], results
     assert holding_count() == 1
+
+
+# One family, six free slots, a limit of two open appointments: however the email is spelt
+# (case, "+tag") and however many requests race, two are booked.
+SPELLINGS = [
+    {"email": "haddad@example.org"},
+    {"email": "Haddad@Example.org"},
+    {"email": "haddad+termin@example.org"},
+    {"email": "HADDAD+2@example.org"},
+    {"email": "haddad+x@EXAMPLE.ORG"},
+    {"email": "haddad@example.org"},
+]
+PHONES = [{"phone": p} for p in ("0171 2345678", "+49 171 2345678", "0049171/2345678")] * 2
+
+
+def contact_race_jobs(one_caseworker, contacts):
+    service = one_caseworker["short"]
+    starts = [SLOT - timedelta(minutes=60) + timedelta(minutes=30 * n) for n in range(6)]
+    return [(service, start, contact) for start, contact in zip(starts, contacts, strict=True)]
+
+
+def test_contact_keys():
+    assert {email_key(c["email"]) for c in SPELLINGS} == {"haddad@example.org"}
+    assert {phone_key(c["phone"]) for c in PHONES} == {"+491712345678"}
+    assert email_key("a+b+c@x.de") == "a@x.de" and email_key(None) is None
+
+
+@pytest.mark.parametrize("contacts", [SPELLINGS, PHONES], ids=["email", "phone"])
+def test_threads_of_one_contact_get_no_more_than_the_limit(app, one_caseworker, contacts):
+    assert db.session.get(Service, one_caseworker["short"]).max_open_bookings_per_contact == 2
+    results = run_threads(app, contact_race_jobs(one_caseworker, contacts))
+    assert sorted(results) == ["booked"] * 2 + ["limit"] * 4, results
+    assert holding_count() == 2
+
+
+def test_processes_of_one_contact_get_no_more_than_the_limit(app, one_caseworker, database_uri):
+    jobs = contact_race_jobs(one_caseworker, SPELLINGS)[:4]  # a process takes seconds to start
+    results = run_processes(database_uri, jobs)
+    assert results == ["booked"] * 2 + ["limit"] * 2, results
+    assert holding_count() == 2
 
 
 def test_the_database_itself_refuses_overlaps(app, one_caseworker):

@@ -111,7 +111,8 @@ def test_booking_queues_a_confirmation_in_the_same_transaction(client, bookable_
     assert message.status == OutboxStatus.PENDING
     assert "Donnerstag, 4. März 2027, 10:00–10:45" in message.body_text
     assert data["reference"] in message.body_text
-    assert f"/manage/{data['manage_token']}" in message.body_text
+    assert data["manage_token"] not in message.body_text  # sealed until sent, see below
+    assert "[manage-link]" in message.body_text
     assert "ADHS" not in message.body_text + (message.body_html or "") + message.ics
     calendar, event = event_of(message)
     assert str(calendar["method"]) == "REQUEST"
@@ -419,3 +420,106 @@ def test_a_200_character_service_name_fits_every_message_column(client, bookable
                 assert len(value) <= length, (column.key, len(value))
     assert messages[0].subject.endswith("…")
     assert "x" * 150 in messages[0].subject
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize(
+    ("phone", "sms"),
+    [
+        ("0211 8991234", False),  # Düsseldorf landline, kept for calling back
+        ("0800 1234567", False),  # freephone
+        ("0171 2345678", True),
+        ("+43 664 1234567", True),  # Austrian mobile
+    ],
+)
+def test_sms_only_to_mobile_numbers(app, bookable_service, make_staff, phone, sms):
+    from booking.appointments.booking import book_appointment, check_family_details
+    from booking.appointments.models import Channel
+
+    desk = make_staff(Role.RECEPTION, offices=[bookable_service.office])
+    family = check_family_details("Familie Nowak", None, phone, "pl", False, "", False)
+    start = datetime(2027, 3, 4, 10, tzinfo=BERLIN)
+    book_appointment(bookable_service, start, family, utcnow(), Channel.PHONE, actor=desk)
+    messages = outbox()
+    assert [(m.channel, m.recipient) for m in messages] == (
+        [(OutboxChannel.SMS, family.phone)] if sms else []
+    )
+
+
+def every_stored_text() -> str:
+    """Every value of every row of every table, as text."""
+    db.session.commit()
+    values = []
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(table.select()):
+            values.extend(str(value) for value in row)
+    return "\n".join(values)
+
+
+@freeze_time(NOW)
+def test_no_valid_manage_token_is_readable_in_the_database_or_by_staff(
+    mail_app, smtp, bookable_service, make_staff
+):
+    client = mail_app.test_client()
+    booked = book(client)
+    moved = client.post(
+        f"/api/v1/bookings/{booked['manage_token']}/move",
+        json={"start": "2027-03-04T11:00:00+01:00"},
+    ).json
+    token = moved["manage_token"]
+    phone = book(client, email=None, phone="0171 2345678", start=SLOT)["manage_token"]
+    stored = every_stored_text()
+    assert token not in stored and phone not in stored
+    admin = make_staff(Role.ADMIN)
+    staff = mail_app.test_client()
+    staff.post("/login", data={"email": admin.email, "password": "correct horse battery"})
+    pages = [staff.get("/admin/outbox")] + [
+        staff.get(f"/admin/outbox/{message.id}") for message in outbox()
+    ]
+    assert all(page.status_code == 200 for page in pages)
+    for page in pages:
+        assert token not in page.get_data(as_text=True)
+        assert phone not in page.get_data(as_text=True)
+    assert "[manage-link]" in pages[-1].get_data(as_text=True)
+    # The messages sent carry the links, built from the public address.
+    report = send_pending(utcnow())
+    assert report.sent == 4 and not report.errors
+    link = f"{mail_app.config['PUBLIC_BASE_URL']}/manage/{token}"
+    [moved_mail] = [
+        m for m in smtp.messages if m["To"] == "haddad@example.org" and "verlegt" in m["Subject"]
+    ]
+    parts = {
+        part.get_content_type(): part.get_content()
+        for part in moved_mail.walk()
+        if not part.is_multipart()
+    }
+    assert link in parts["text/plain"] and f'href="{link}"' in parts["text/html"]
+    assert "[manage-link]" not in parts["text/plain"] + parts["text/html"]
+    # Sent: the sealed tokens are wiped too.
+    assert all(m.sealed_manage_token is None for m in outbox())
+
+
+@freeze_time(NOW)
+def test_the_sms_sent_carries_the_manage_link(app_factory, bookable_service, monkeypatch):
+    from booking.notify.transport import ViewerSmsProvider
+
+    sent = []
+    monkeypatch.setattr(ViewerSmsProvider, "send", lambda self, to, text: sent.append(text))
+    token = book(app_factory().test_client(), email=None, phone="0171 2345678")["manage_token"]
+    [message] = outbox()
+    assert token not in message.body_text and message.sealed_manage_token
+    assert send_pending(utcnow()).sent == 1
+    [text] = sent
+    assert f"/manage/{token}" in text
+    assert outbox()[0].sealed_manage_token is None
+
+
+@freeze_time(NOW)
+def test_a_message_waiting_for_a_retry_keeps_its_sealed_token(app_factory, bookable_service):
+    app = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT_SECONDS=1)
+    with app.app_context():
+        book(app.test_client())
+        report = send_pending(utcnow())
+        assert report.retried == 1
+        [message] = outbox()
+        assert message.status == OutboxStatus.PENDING and message.sealed_manage_token

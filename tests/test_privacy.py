@@ -54,8 +54,10 @@ def test_purge_erases_old_appointments_and_messages_only(client, runner, bookabl
         "",
         None,
     )
+    assert (old.email_key, old.phone_key) == (None, None)
     assert old.purged_at is not None and old.reference  # the anonymous record stays
     assert new.family_name == "Familie Neu" and new.email == "neu@example.org"
+    assert new.email_key == "neu@example.org"
     remaining = db.session.scalars(select(OutboxMessage.recipient)).all()
     assert remaining == ["neu@example.org"]  # the old, sent one is gone; the pending one stays
     assert (

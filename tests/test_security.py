@@ -138,11 +138,14 @@ def family_details(**values) -> dict:
 
 
 def all_outbox_text() -> str:
+    """The messages as they are sent (the manage link put in at send time)."""
     from booking.notify.models import OutboxMessage
+    from booking.notify.sender import with_manage_link
 
     db.session.commit()
     messages = list(db.session.scalars(select(OutboxMessage)))
-    return "\n".join(f"{m.subject}\n{m.body_text}\n{m.body_html or ''}" for m in messages)
+    sent = [(m.subject, *with_manage_link(m)) for m in messages]
+    return "\n".join(f"{subject}\n{text}\n{html or ''}" for subject, text, html in sent)
 
 
 def count_outbox() -> int:

@@ -12,10 +12,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from booking.appointments.models import (
@@ -26,12 +27,12 @@ from booking.appointments.models import (
     Channel,
 )
 from booking.appointments.services import log_event
+from booking.appointments.signals import tell_caseworker, tell_family
 from booking.audit.services import record_event
 from booking.auth.models import StaffUser
 from booking.core.transactions import begin_write
 from booking.core.validation import is_language_code, normalize_phone
 from booking.extensions import db
-from booking.notify.services import queue_family_message, queue_staff_notice
 from booking.offices.models import Service
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN
@@ -193,12 +194,52 @@ def _candidates(
     return sorted(staff_ids, key=lambda staff: (load.get(staff, 0), staff))
 
 
+def email_key(email: str | None) -> str | None:
+    """One key per mailbox: case-insensitive and without a "+tag" (a+x@b.de is a@b.de)."""
+    if not email or "@" not in email:
+        return None
+    local, _, domain = email.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
+def phone_key(phone: str | None) -> str | None:
+    """E.164 (+4917112345678), whatever the spelling the number was given in."""
+    if not phone:
+        return None
+    try:
+        number = phonenumbers.parse(phone, "DE")
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _advisory_lock_id(key: str) -> int:
+    """A stable signed 64-bit number for a key (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+def _lock_contacts(keys: list[str]) -> None:
+    """Serialise bookings of one contact until the transaction ends.
+
+    SQLite already runs one writer at a time (BEGIN IMMEDIATE); PostgreSQL takes an advisory
+    transaction lock per key, in a fixed order so that two requests never wait on each other.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for lock_id in sorted({_advisory_lock_id(f"contact:{key}") for key in keys}):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
 def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime) -> None:
+    keys = {"email": email_key(family.email), "phone": phone_key(family.phone)}
+    _lock_contacts([f"{kind}:{key}" for kind, key in keys.items() if key])
     contacts = []
-    if family.email:
-        contacts.append(Appointment.email == family.email)
-    if family.phone:
-        contacts.append(Appointment.phone == family.phone)
+    if keys["email"]:
+        contacts.append(Appointment.email_key == keys["email"])
+    if keys["phone"]:
+        contacts.append(Appointment.phone_key == keys["phone"])
+    if not contacts:
+        return
     open_count = db.session.scalar(
         select(func.count())
         .select_from(Appointment)
@@ -281,6 +322,8 @@ def book_appointment(
         family_name=family.name,
         email=family.email,
         phone=family.phone,
+        email_key=email_key(family.email),
+        phone_key=phone_key(family.phone),
         language=family.language,
         interpreter_needed=family.interpreter_needed,
         family_note=family.note,
@@ -291,7 +334,7 @@ def book_appointment(
     _insert_first_free(appointment, candidates)
     log_event(appointment, "booked", actor, channel.value)
     db.session.flush()
-    queue_family_message(appointment, "confirmation", manage_token=token, now=now)
+    tell_family(appointment, "confirmation", now, manage_token=token)
     return Booking(appointment, token)
 
 
@@ -328,8 +371,8 @@ def cancel_by_family(appointment: Appointment, now: datetime) -> None:
     appointment.cancel("Abgesagt durch die Familie", now)
     log_event(appointment, "cancelled_by_family", None)
     db.session.flush()
-    queue_family_message(appointment, "cancelled", now=now)
-    queue_staff_notice(appointment, "staff_cancelled")
+    tell_family(appointment, "cancelled", now)
+    tell_caseworker(appointment, "staff_cancelled")
 
 
 def move_appointment(
@@ -367,9 +410,9 @@ def move_appointment(
             continue
         log_event(appointment, "moved", actor, f"from {old[0]:%Y-%m-%d %H:%M} UTC")
         db.session.flush()
-        queue_family_message(appointment, "moved", manage_token=token, now=now)
+        tell_family(appointment, "moved", now, manage_token=token)
         if actor is None:
-            queue_staff_notice(appointment, "staff_moved")
+            tell_caseworker(appointment, "staff_moved")
         return Booking(appointment, token)
     raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
 
@@ -435,4 +478,4 @@ def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetim
         raise SlotTaken(_l("The time has been booked by someone else meanwhile.")) from error
     log_event(appointment, "restored", actor)
     db.session.flush()
-    queue_family_message(appointment, "confirmation", now=now)
+    tell_family(appointment, "confirmation", now)

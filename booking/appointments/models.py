@@ -80,6 +80,10 @@ class Appointment(db.Model):
     family_name: Mapped[str] = mapped_column(sa.String(120))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # The contact as compared for the open-bookings limit: the email in lower case without a
+    # "+tag", the phone in E.164. Erased with the contact details.
+    email_key: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    phone_key: Mapped[str | None] = mapped_column(sa.String(16), index=True)
     language: Mapped[str] = mapped_column(sa.String(8), default="de")
     interpreter_needed: Mapped[bool] = mapped_column(default=False)
     family_note: Mapped[str] = mapped_column(sa.String(500), default="")

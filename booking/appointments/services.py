@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from booking.appointments.models import Appointment, AppointmentError, AppointmentEvent
+from booking.appointments.signals import tell_family
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
 from booking.extensions import db
-from booking.notify.services import queue_family_message
 from booking.offices.models import Office
 
 MAX_INTERNAL_NOTE = 2000
@@ -63,7 +63,7 @@ def cancel_by_staff(appointment: Appointment, reason: str, actor: StaffUser, now
     appointment.cancel(reason, now)
     log_event(appointment, "cancelled", actor, reason)
     db.session.flush()
-    queue_family_message(appointment, "cancelled", now=now)
+    tell_family(appointment, "cancelled", now)
 
 
 def add_internal_note(appointment: Appointment, text: str, actor: StaffUser, now: datetime):

@@ -7,6 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from booking.db import UTCDateTime, enum_type, utcnow
 from booking.extensions import db
 
+# Stands for the manage link in a stored message; the sender puts the real link in its place.
+MANAGE_LINK_PLACEHOLDER = "[manage-link]"
+MANAGE_TOKEN_PURPOSE = "outbox-manage-token"  # noqa: S105 (an HKDF label, no secret)
+
 
 class OutboxChannel(enum.StrEnum):
     EMAIL = "email"
@@ -36,6 +40,9 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(sa.Text)
     ics: Mapped[str | None] = mapped_column(sa.Text)
     ics_method: Mapped[str | None] = mapped_column(sa.String(10))
+    # The family's manage token, encrypted (booking.core.sealed), until the message is sent:
+    # the bodies hold MANAGE_LINK_PLACEHOLDER and the link is put in only when sending.
+    sealed_manage_token: Mapped[str | None] = mapped_column(sa.String(255))
     appointment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )

@@ -12,9 +12,17 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from booking.core.sealed import unseal
 from booking.core.transactions import begin_write
+from booking.core.urls import public_url
 from booking.extensions import db
-from booking.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
+from booking.notify.models import (
+    MANAGE_LINK_PLACEHOLDER,
+    MANAGE_TOKEN_PURPOSE,
+    OutboxChannel,
+    OutboxMessage,
+    OutboxStatus,
+)
 from booking.notify.transport import (
     HttpSmsGateway,
     PermanentFailure,
@@ -96,10 +104,27 @@ def claim(message_id: int, now: datetime, me: str) -> bool:
     return result.rowcount == 1
 
 
+def manage_link(message: OutboxMessage) -> str:
+    """The family's manage link, from the sealed token and the site's public address."""
+    token = unseal(message.sealed_manage_token, MANAGE_TOKEN_PURPOSE)
+    # A token sealed under another SECRET_KEY cannot be opened: the site's address instead.
+    return public_url(f"/manage/{token}") if token else public_url("/")
+
+
+def with_manage_link(message: OutboxMessage) -> tuple[str, str | None]:
+    """The text and HTML bodies as sent: the placeholder replaced by the real link."""
+    if not message.sealed_manage_token:
+        return message.body_text, message.body_html
+    link = manage_link(message)
+    html = message.body_html.replace(MANAGE_LINK_PLACEHOLDER, link) if message.body_html else None
+    return message.body_text.replace(MANAGE_LINK_PLACEHOLDER, link), html
+
+
 def deliver(message: OutboxMessage, smtp: SmtpSettings | None, sms: SmsProvider) -> str:
     """Send one message; returns the transport's name. Raises Temporary/PermanentFailure."""
+    text, html = with_manage_link(message)
     if message.channel == OutboxChannel.SMS:
-        sms.send(message.recipient, message.body_text)
+        sms.send(message.recipient, text)
         return sms.name
     if smtp is None:
         return "viewer"  # development: no mail server; admins read it in the outbox viewer
@@ -107,8 +132,8 @@ def deliver(message: OutboxMessage, smtp: SmtpSettings | None, sms: SmsProvider)
         smtp.sender,
         message.recipient,
         message.subject,
-        message.body_text,
-        message.body_html,
+        text,
+        html,
         message.ics,
         message.ics_method,
     )
@@ -125,6 +150,8 @@ def record_outcome(
     message.attempts += 1
     message.status = outcome
     message.claimed_by = None
+    if outcome != OutboxStatus.PENDING:  # sent or given up: the manage token goes
+        message.sealed_manage_token = None
     if outcome == OutboxStatus.SENT:
         message.transport = transport
         message.sent_at = now

@@ -10,10 +10,19 @@ from sqlalchemy import select
 
 from booking.appointments.calendar_file import appointment_ics
 from booking.appointments.models import Appointment, AppointmentStatus
+from booking.appointments.services import appointments_between
+from booking.appointments.signals import family_notice, staff_notice
 from booking.auth.models import StaffUser
+from booking.core.sealed import seal
 from booking.core.urls import public_url
+from booking.core.validation import is_mobile
 from booking.extensions import db
-from booking.notify.models import OutboxChannel, OutboxMessage
+from booking.notify.models import (
+    MANAGE_LINK_PLACEHOLDER,
+    MANAGE_TOKEN_PURPOSE,
+    OutboxChannel,
+    OutboxMessage,
+)
 from booking.schedule.engine import BERLIN
 
 # The family's language when we have a catalog for it, else German.
@@ -44,10 +53,15 @@ def site_url(path: str) -> str:
     return public_url(path)
 
 
+def can_take_sms(phone: str | None) -> bool:
+    """Only mobile numbers get SMS; a landline (given at the desk for a call back) does not."""
+    return bool(phone) and is_mobile(phone)
+
+
 def _family_channel(appointment: Appointment) -> tuple[OutboxChannel, str] | None:
     if appointment.email:
         return OutboxChannel.EMAIL, appointment.email
-    if appointment.phone:
+    if can_take_sms(appointment.phone):
         return OutboxChannel.SMS, appointment.phone
     return None
 
@@ -72,7 +86,9 @@ def queue_family_message(
     if target is None:
         return None
     channel, recipient = target
-    manage_url = site_url(f"/manage/{manage_token}") if manage_token else None
+    # Only a placeholder is stored: no valid manage link is readable in the database or by
+    # staff; the sender puts the link in when the message leaves.
+    manage_url = MANAGE_LINK_PLACEHOLDER if manage_token else None
     context = {
         "appointment": appointment,
         "kind": kind,
@@ -109,6 +125,7 @@ def queue_family_message(
         ics_method=method,
         appointment_id=appointment.id,
         dedupe_key=dedupe_key,
+        sealed_manage_token=seal(manage_token, MANAGE_TOKEN_PURPOSE) if manage_token else None,
     )
     db.session.add(message)
     return message
@@ -145,6 +162,16 @@ def queue_staff_notice(appointment: Appointment, kind: str) -> OutboxMessage | N
     return message
 
 
+@family_notice.connect
+def _on_family_notice(appointment: Appointment, kind: str, manage_token=None, now=None) -> None:
+    queue_family_message(appointment, kind, manage_token=manage_token, now=now)
+
+
+@staff_notice.connect
+def _on_staff_notice(appointment: Appointment, kind: str) -> None:
+    queue_staff_notice(appointment, kind)
+
+
 def queue_reminders(now: datetime) -> int:
     """Queue a reminder for every booked appointment starting within the reminder window.
 
@@ -179,9 +206,6 @@ def queue_reminders(now: datetime) -> int:
 
 def queue_daily_agendas(now: datetime) -> int:
     """Each opted-in caseworker's appointments of the local day, once per day."""
-    # appointments.services queues messages through this module: import it late.
-    from booking.appointments.services import appointments_between
-
     day = now.astimezone(BERLIN).date()
     start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
     queued = 0

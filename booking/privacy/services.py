@@ -41,6 +41,8 @@ def purge_personal_data(now: datetime) -> PurgeReport:
             family_name=ERASED_NAME,
             email=None,
             phone=None,
+            email_key=None,
+            phone_key=None,
             family_note="",
             internal_note="",
             cancel_reason=None,  # a family's own words, why they cancelled
