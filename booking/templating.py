@@ -1,10 +1,10 @@
 """Template globals and filters shared by all features."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -179,6 +179,27 @@ def format_long_day(value: date | datetime) -> str:
     return format_date(value, format="full")
 
 
+def event_detail(action: str, detail: str) -> str:
+    """An appointment event's detail for staff: the channel's label, a move's old local time."""
+    if action == "booked":
+        return label(detail, "channel")
+    if action == "moved" and detail.startswith("from ") and detail.endswith(" UTC"):
+        try:
+            before = datetime.strptime(detail[5:-4], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        except ValueError:
+            return detail
+        return str(_l("before: %(when)s", when=f"{format_day(before)} {format_clock(before)}"))
+    return detail
+
+
+def claim_autofocus() -> bool:
+    """True once per response: the first field in error gets `autofocus`, no JavaScript needed."""
+    if not has_request_context() or g.get("autofocus_claimed"):
+        return False
+    g.autofocus_claimed = True
+    return True
+
+
 def language_switch_url(code: str) -> str:
     args = request.args.to_dict()
     args["lang"] = code
@@ -190,6 +211,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["long_day"] = format_long_day
     app.jinja_env.filters["label"] = label
+    app.jinja_env.globals["event_detail"] = event_detail
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
         OFFICE_KIND_LABELS=OFFICE_KIND_LABELS,
@@ -203,6 +225,7 @@ def init_app(app: Flask) -> None:
         language_name=language_name,
         BERLIN_TZ=BERLIN,
         language_switch_url=language_switch_url,
+        claim_autofocus=claim_autofocus,
     )
 
     @app.context_processor
