@@ -17,6 +17,7 @@ from sqlalchemy import select
 from booking.appointments.booking import book_appointment, check_family_details
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.auth.models import Role, StaffUser
+from booking.callbacks.models import CallbackRequest
 from booking.db import utcnow
 from booking.extensions import db
 from booking.notify.models import OutboxMessage
@@ -74,6 +75,9 @@ def real_arguments() -> dict[str, list]:
         "service_id": list(db.session.scalars(select(Service.id).order_by(Service.id).limit(2))),
         "message_id": list(
             db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id).limit(2))
+        ),
+        "request_id": list(
+            db.session.scalars(select(CallbackRequest.id).order_by(CallbackRequest.id).limit(3))
         ),
         "slug": [*office_slugs, service.slug],
         "token": [manage_token, feed_token, "no-such-token"],
