@@ -1,10 +1,10 @@
 """Template globals and filters shared by all features."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -82,6 +82,7 @@ AUDIT_ACTION_LABELS = {
     "auth.logout": _l("logged out"),
     "auth.timeout": _l("logged out after inactivity"),
     "booking.refused": _l("booking refused"),
+    "callback.refused": _l("callback request refused"),
     "calendar_feed.renewed": _l("calendar address renewed"),
     "calendar_feed.revoked": _l("calendar address switched off"),
     "closure.added": _l("closure added"),
@@ -98,6 +99,9 @@ AUDIT_ACTION_LABELS = {
     "outbox.retry": _l("message sent again"),
     "outbox.viewed": _l("message viewed"),
     "privacy.purged": _l("personal data erased"),
+    "queue.checked_in": _l("checked in to the waiting queue"),
+    "queue.left": _l("left the waiting queue"),
+    "queue.served": _l("served from the waiting queue"),
     "service.activated": _l("service activated"),
     "service.changed": _l("service changed"),
     "service.created": _l("service created"),
@@ -116,6 +120,7 @@ OBJECT_TYPE_LABELS = {
     "consultation_hours": _l("consultation hours"),
     "office": _l("office"),
     "outbox_message": _l("message"),
+    "queue_entry": _l("waiting queue entry"),
     "service": _l("service"),
     "staff_user": _l("staff account"),
     "weekly_hours": _l("working hours"),
@@ -179,6 +184,27 @@ def format_long_day(value: date | datetime) -> str:
     return format_date(value, format="full")
 
 
+def event_detail(action: str, detail: str) -> str:
+    """An appointment event's detail for staff: the channel's label, a move's old local time."""
+    if action == "booked":
+        return label(detail, "channel")
+    if action == "moved" and detail.startswith("from ") and detail.endswith(" UTC"):
+        try:
+            before = datetime.strptime(detail[5:-4], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        except ValueError:
+            return detail
+        return str(_l("before: %(when)s", when=f"{format_day(before)} {format_clock(before)}"))
+    return detail
+
+
+def claim_autofocus() -> bool:
+    """True once per response: the first field in error gets `autofocus`, no JavaScript needed."""
+    if not has_request_context() or g.get("autofocus_claimed"):
+        return False
+    g.autofocus_claimed = True
+    return True
+
+
 def language_switch_url(code: str) -> str:
     args = request.args.to_dict()
     args["lang"] = code
@@ -190,6 +216,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["long_day"] = format_long_day
     app.jinja_env.filters["label"] = label
+    app.jinja_env.globals["event_detail"] = event_detail
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS,
         OFFICE_KIND_LABELS=OFFICE_KIND_LABELS,
@@ -203,6 +230,7 @@ def init_app(app: Flask) -> None:
         language_name=language_name,
         BERLIN_TZ=BERLIN,
         language_switch_url=language_switch_url,
+        claim_autofocus=claim_autofocus,
     )
 
     @app.context_processor

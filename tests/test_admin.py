@@ -1,10 +1,17 @@
+import re
+from pathlib import Path
+
 from sqlalchemy import select
 
 from booking.audit.models import AuditEvent
 from booking.auth.models import Role, StaffUser
 from booking.extensions import db
+from booking.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
 from booking.offices.models import Office, OfficeKind, Service
+from booking.templating import LABELS, OUTBOX_STATUS_LABELS
 from tests.conftest import PASSWORD
+
+SOURCE = Path(__file__).resolve().parents[1] / "booking"
 
 OFFICE_FORM = {
     "name": "Welcome Point Gerricusplatz",
@@ -189,8 +196,9 @@ def test_audit_log_lists_staff_actions(client, auth, make_staff, make_office):
     office = make_office()
     client.post(f"/admin/offices/{office.id}/deactivate")
     html = client.get("/admin/audit").get_data(as_text=True)
-    assert "office.deactivated" in html
-    assert "auth.login" in html
+    assert "Stelle deaktiviert" in html  # a label, not the code
+    assert "office.deactivated" not in html
+    assert "angemeldet" in html and "auth.login" not in html
     assert "Andrea Admin" in html
 
 
@@ -198,3 +206,55 @@ def test_unknown_records_are_404(client, auth, make_staff):
     login_admin(auth, make_staff)
     assert client.get("/admin/offices/999999/edit").status_code == 404
     assert client.post("/admin/staff/999999/deactivate").status_code == 404
+
+
+def source_lines(needle: str) -> list[str]:
+    return [
+        line
+        for path in SOURCE.rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if needle in line
+    ]
+
+
+def test_every_audit_action_and_message_kind_has_a_label(app):
+    """Also those that features add to the shared tables when the app starts."""
+    actions = {
+        action
+        for line in source_lines("record_event(")
+        for action in re.findall(r'"([a-z_]+\.[a-z_]+)"', line)
+    }
+    reasons = {r for line in source_lines("reason") for r in re.findall(r'reason="(\w+)"', line)}
+    reasons |= {r for line in source_lines("reason: str =") for r in re.findall(r'"(\w+)"', line)}
+    actions |= {"auth." + reason for reason in reasons}
+    assert "auth.timeout" in actions and "office.deactivated" in actions  # the search works
+    assert actions - set(LABELS["audit_action"]) == set()
+    kinds = {
+        kind
+        for line in source_lines("queue_") + source_lines("kind=")
+        for kind in re.findall(r'(?:queue_\w+\(\w+, |kind=)"(\w+)"', line)
+    }
+    assert {"confirmation", "staff_agenda"} <= kinds
+    assert kinds - set(LABELS["outbox_kind"]) == set()
+    assert set(OUTBOX_STATUS_LABELS) == {status.value for status in OutboxStatus}
+
+
+def test_outbox_shows_labels_not_codes(client, auth, make_staff):
+    login_admin(auth, make_staff)
+    message = OutboxMessage(
+        kind="staff_cancelled",
+        channel=OutboxChannel.SMS,
+        recipient="k.becker@example.org",
+        subject="",
+        body_text="Ein Termin wurde abgesagt.",
+        status=OutboxStatus.FAILED,
+    )
+    db.session.add(message)
+    db.session.commit()
+    html = client.get("/admin/outbox").get_data(as_text=True)
+    assert "Hinweis an Fachkraft: abgesagt (SMS)" in html
+    assert "fehlgeschlagen" in html
+    assert "staff_cancelled" not in html and ">failed<" not in html
+    html = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
+    assert "<h1>Hinweis an Fachkraft: abgesagt</h1>" in html
+    assert "fehlgeschlagen" in html and "staff_cancelled" not in html

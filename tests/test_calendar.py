@@ -1,5 +1,6 @@
 """Staff calendars on the database: hours, absences, closures, holidays, views, actions, feed."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -634,3 +635,55 @@ def test_after_login_caseworker_and_reception_land_on_their_day(client, auth, un
     nowhere = make_staff(Role.RECEPTION, offices=[])
     assert auth.login(nowhere.email).headers["Location"] == "/staff/"
     assert client.get("/staff/").status_code == 200  # "My offices" stays a page of its own
+
+
+def ids_on(html: str) -> list[str]:
+    return re.findall(r'\sid="([^"]+)"', html)
+
+
+def test_pages_with_several_forms_have_unique_ids(client, auth, busy_week):
+    appointment = db.session.scalar(
+        select(Appointment).where(Appointment.family_name == "Familie Gebucht")
+    )
+    with freeze_time(NOW):
+        auth.login(busy_week["becker"].email)
+        pages = [
+            "/calendar/absences",
+            "/calendar/hours",
+            f"/appointments/{appointment.id}",
+            "/calendar/me?day=2027-03-04&view=week",
+        ]
+        for path in pages:
+            html = client.get(path).get_data(as_text=True)
+            assert html.count("<form") >= 2, path
+            ids = ids_on(html)
+            assert len(ids) == len(set(ids)), (path, sorted(i for i in ids if ids.count(i) > 1))
+
+
+def test_first_field_in_error_gets_the_focus_without_javascript(client, auth, unit):
+    auth.login(unit["becker"].email)
+    html = client.post(
+        "/calendar/absences", data={"kind": "vacation", "first_day": "", "note": "x" * 201}
+    ).get_data(as_text=True)
+    assert html.count("autofocus") == 1
+    assert re.search(r'<input [^>]*autofocus[^>]*id="first_day"', html)
+    office_id = unit["office"].id
+    html = client.post("/calendar/hours", data={"office_id": office_id, "start": "09:00"}).get_data(
+        as_text=True
+    )
+    assert html.count("autofocus") == 1
+    assert re.search(r'<input [^>]*autofocus[^>]*id="weekdays-0"', html)  # the first box
+    assert "autofocus" not in client.get("/calendar/hours").get_data(as_text=True)
+
+
+def test_history_shows_labels_and_local_times(client, auth, busy_week):
+    query = select(Appointment).where(Appointment.family_name == "Familie Verlegt")
+    moved = db.session.scalar(query)
+    moved.events.append(AppointmentEvent(action="booked", detail="phone"))
+    db.session.commit()
+    with freeze_time(NOW):
+        auth.login(busy_week["ozturk"].email)
+        html = client.get(f"/appointments/{moved.id}").get_data(as_text=True)
+    assert "verlegt (vorher: 01.03.2027 09:00)" in html  # 08:00 UTC is 09:00 in Düsseldorf
+    assert "gebucht (telefonisch)" in html
+    assert "UTC" not in html and "(phone)" not in html

@@ -5,11 +5,17 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from booking.appointments.models import Appointment
+from booking.appointments.models import Appointment, AppointmentEvent, AppointmentStatus
 from booking.auth.models import Role, StaffUser
 from booking.extensions import db
 from booking.offices.models import Office, Service
-from booking.schedule.models import ConsultationHours, WeeklyHours
+from booking.schedule.models import (
+    Absence,
+    AbsenceKind,
+    Closure,
+    ConsultationHours,
+    WeeklyHours,
+)
 from booking.setup.cli import DEMO_FILE
 from booking.setup.loader import SetupFileError, parse_setup, read_setup_file
 
@@ -236,7 +242,15 @@ def test_demo_command_loads_once_and_prints_logins(runner):
     assert "admin@example.org" in first.output
     offices = count(Office)
     assert offices == 13
-    assert count(Appointment) == 16  # invented bookings so the calendars show something
+    # Every kind of calendar entry, so that `make run` shows them all.
+    statuses = set(db.session.scalars(select(Appointment.status)))
+    assert statuses == set(AppointmentStatus)
+    assert db.session.scalar(select(AppointmentEvent).where(AppointmentEvent.action == "moved"))
+    kinds = set(db.session.scalars(select(Absence.kind)))
+    assert kinds == set(AbsenceKind)
+    assert db.session.scalar(select(Absence).where(Absence.all_day.is_(False)))  # blocked time
+    assert count(Closure) >= 2
+    assert count(Appointment) > 30
     second = runner.invoke(args=["setup", "demo"])
     assert "demo file not loaded" in second.output
     assert count(Office) == offices

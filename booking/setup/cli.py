@@ -47,7 +47,10 @@ def demo_command(force: bool) -> None:
         load_file(DEMO_FILE)
         made = create_demo_appointments()
         if made:
-            click.echo(f"appointments: {made} invented demo bookings in the next two weeks")
+            click.echo(
+                f"appointments: {made} invented, from last week to two weeks ahead, "
+                "with absences, blocked time and closures"
+            )
         click.echo(f"callback requests: {create_demo_callbacks()} invented (open, overdue, closed)")
     else:
         click.echo("The database has data already; demo file not loaded.")

@@ -228,3 +228,97 @@ def test_nothing_is_loaded_from_other_hosts(live_server, browser):
 
 def test_chromium_is_debians(live_server):
     assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists()
+
+
+DEMO_PASSWORD = "Sprechstunde-Demo-2026"
+
+
+def log_in(browser, base: str, email: str):
+    """A phone-sized page logged in as a demo account (bypass_csp only so that axe can run)."""
+    page = new_page(browser, bypass_csp=True)
+    page.goto(f"{base}/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"demo login failed for {email}"
+    return page
+
+
+def first_link(page, prefix: str) -> str:
+    return page.locator(f"main a[href^='{prefix}']").first.get_attribute("href")
+
+
+def axe_problems(page, base: str, paths: list[str]) -> dict[str, list[str]]:
+    problems = {}
+    for path in paths:
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        if found := axe_violations(page):
+            problems[path] = found
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            problems[path] = [*problems.get(path, []), f"wider than the phone: {width}px"]
+    return problems
+
+
+def test_caseworker_pages_meet_wcag_21_aa(live_server, browser):
+    page = log_in(browser, live_server, "k.becker@example.org")
+    assert page.url.endswith("/calendar/me")  # caseworkers land on their day
+    page.goto(f"{live_server}/calendar/me?view=week&cancelled=1")
+    appointment = first_link(page, "/appointments/")
+    paths = [
+        "/calendar/me",
+        "/calendar/me?view=week",
+        "/calendar/me?view=week&cancelled=1",
+        appointment,
+        "/calendar/hours",
+        "/calendar/absences",
+        "/calendar/feed",
+        "/desk/",
+        "/account/notifications",
+    ]
+    assert axe_problems(page, live_server, paths) == {}
+
+
+def test_reception_pages_meet_wcag_21_aa(live_server, browser):
+    page = log_in(browser, live_server, "empfang.35a@example.org")
+    assert page.url.endswith("/calendar/office/eingliederungshilfe")  # its office's day
+    paths = [
+        "/calendar/office/eingliederungshilfe",
+        "/calendar/office/eingliederungshilfe?view=week&cancelled=1",
+        "/desk/",
+        "/desk/book/beratung-35a",
+        "/staff/offices/eingliederungshilfe",
+    ]
+    assert axe_problems(page, live_server, paths) == {}
+
+
+def test_admin_pages_meet_wcag_21_aa(live_server, browser):
+    page = log_in(browser, live_server, "admin@example.org")
+    page.goto(f"{live_server}/admin/outbox")
+    message = first_link(page, "/admin/outbox/")
+    page.goto(f"{live_server}/admin/staff")
+    calendar = first_link(page, "/calendar/staff/")
+    paths = [
+        "/admin/",
+        "/admin/offices",
+        "/admin/services",
+        "/admin/staff",
+        "/admin/closures",
+        "/admin/audit",
+        "/admin/outbox",
+        message,
+        calendar + "?view=week&cancelled=1",
+        "/calendar/office/eingliederungshilfe?view=week",
+    ]
+    assert axe_problems(page, live_server, paths) == {}
+
+
+def test_staff_form_errors_are_accessible_and_take_the_focus(live_server, browser):
+    page = log_in(browser, live_server, "k.becker@example.org")
+    page.goto(f"{live_server}/calendar/absences")
+    page.locator("main form.stack button[type=submit]").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert page.evaluate("document.activeElement.id") == "first_day"  # no JavaScript needed
+    assert axe_violations(page) == []

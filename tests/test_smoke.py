@@ -1,0 +1,183 @@
+"""Smoke test on the real demo data: every GET route of the URL map, with real ids, and every
+same-site link found on those pages (a bounded crawl), as each role and anonymously.
+
+No answer may be a 5xx; pages a role may not open answer 403, 404 or a redirect.
+"""
+
+import re
+from collections import deque
+from datetime import timedelta
+from html import unescape
+from itertools import islice
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from booking.appointments.booking import book_appointment, check_family_details
+from booking.appointments.models import Appointment, AppointmentStatus
+from booking.auth.models import Role, StaffUser
+from booking.callbacks.models import CallbackRequest
+from booking.db import utcnow
+from booking.extensions import db
+from booking.notify.models import OutboxMessage
+from booking.offices.models import Office, Service
+from booking.schedule.agenda import local_today
+from booking.schedule.feed import renew_feed_token
+from booking.schedule.services import find_free_slots
+from booking.setup.cli import DEMO_FILE
+from booking.setup.loader import read_setup_file
+
+MAX_PAGES = 250  # per role: every route first, then links breadth-first
+HREF = re.compile(r'href="([^"]*)"')
+SKIPPED_PREFIXES = ("/static/",)
+
+
+def demo_logins() -> dict[str, str]:
+    """One demo login (email with a password) per role, from the demo file itself."""
+    logins = {}
+    for staff in read_setup_file(DEMO_FILE).staff:
+        if staff.password:
+            logins.setdefault(staff.role, (staff.email, staff.password))
+    return logins
+
+
+@pytest.fixture
+def demo(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=False)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["setup", "demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        yield app, real_arguments()
+
+
+def real_arguments() -> dict[str, list]:
+    """Values for every URL rule argument, taken from the demo data."""
+    now = utcnow()
+    service = db.session.scalar(select(Service).where(Service.slug == "beratung-35a"))
+    today = local_today(now)
+    slot = find_free_slots(service, today, today + timedelta(days=30), now)[-1]
+    family = check_family_details("Familie Rauch", "smoke@example.org", None, "de", False, "")
+    manage_token = book_appointment(service, slot.start, family, now).manage_token
+    becker = db.session.scalar(select(StaffUser).where(StaffUser.email == "k.becker@example.org"))
+    feed_token = renew_feed_token(becker)
+    db.session.commit()
+    appointments = [
+        db.session.scalar(select(Appointment.id).where(Appointment.status == status))
+        for status in AppointmentStatus
+    ]
+    office_slugs = list(db.session.scalars(select(Office.slug).order_by(Office.id).limit(2)))
+    return {
+        "appointment_id": [a for a in appointments if a is not None],
+        "staff_id": list(db.session.scalars(select(StaffUser.id).order_by(StaffUser.id))),
+        "office_id": list(db.session.scalars(select(Office.id).order_by(Office.id).limit(2))),
+        "service_id": list(db.session.scalars(select(Service.id).order_by(Service.id).limit(2))),
+        "message_id": list(
+            db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id).limit(2))
+        ),
+        "request_id": list(
+            db.session.scalars(select(CallbackRequest.id).order_by(CallbackRequest.id).limit(3))
+        ),
+        "slug": [*office_slugs, service.slug],
+        "token": [manage_token, feed_token, "no-such-token"],
+    }
+
+
+def get_urls(app, arguments: dict[str, list]) -> list[str]:
+    """Every GET rule with each of a few real values for its arguments."""
+    urls = []
+    adapter = app.url_map.bind("localhost")
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        unknown = set(rule.arguments) - set(arguments)
+        assert not unknown, f"{rule.rule}: add real values for {unknown} to the smoke test"
+        combinations = [{}]
+        for name in sorted(rule.arguments):
+            combinations = [
+                {**combo, name: value} for combo in combinations for value in arguments[name]
+            ]
+        for values in islice(combinations, 12):
+            urls.append(adapter.build(rule.endpoint, values))
+    return urls
+
+
+def same_site_links(html: str) -> list[str]:
+    links = []
+    for raw in HREF.findall(html):
+        href = urldefrag(unescape(raw)).url
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not href.startswith("/"):
+            continue  # other sites, mailto:, tel:, fragments
+        if href.startswith(SKIPPED_PREFIXES):
+            continue
+        links.append(href)
+    return links
+
+
+def crawl(client, start: list[str]) -> dict[str, int]:
+    """Request every start URL and follow same-site links; the status of each URL seen."""
+    seen: dict[str, int] = {}
+    queue = deque(start)
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        response = client.get(url)
+        seen[url] = response.status_code
+        if response.status_code in (301, 302, 303, 307, 308):
+            target = urlsplit(response.headers["Location"])
+            if not target.netloc or target.netloc == "localhost":
+                queue.append(target.path + (f"?{target.query}" if target.query else ""))
+        elif response.mimetype == "text/html":
+            queue.extend(same_site_links(response.get_data(as_text=True)))
+    return seen
+
+
+def server_errors(seen: dict[str, int]) -> dict[str, int]:
+    return {url: status for url, status in seen.items() if status >= 500}
+
+
+@pytest.mark.parametrize("role", [*Role, None], ids=[*(r.value for r in Role), "anonymous"])
+def test_every_page_and_link_answers_without_server_error(demo, role):
+    app, arguments = demo
+    client = app.test_client()
+    if role is not None:
+        email, password = demo_logins()[role]
+        login = client.post("/login", data={"email": email, "password": password})
+        assert login.status_code == 302, f"demo login for {role} failed"
+    seen = crawl(client, get_urls(app, arguments))
+    assert server_errors(seen) == {}
+    assert len(seen) > 40  # the crawl really went through the app
+    if role not in (Role.ADMIN,):
+        # Pages for admins only: refused or sent to login, never a 5xx and never shown.
+        for url in ("/admin/", "/admin/staff", "/admin/outbox", "/admin/audit"):
+            assert seen.get(url, client.get(url).status_code) in (302, 403, 404), url
+    if role == Role.CASEWORKER:
+        other = next(i for i in arguments["staff_id"] if i != demo_user_id(role))
+        assert client.get(f"/calendar/staff/{other}").status_code in (403, 404)
+
+
+def demo_user_id(role: Role) -> int:
+    email, _password = demo_logins()[role]
+    return db.session.scalar(select(StaffUser.id).where(StaffUser.email == email))
+
+
+def test_demo_calendars_hold_every_kind_of_entry(demo):
+    """The crawl above only proves something if the demo has absences and the rest in view."""
+    app, _arguments = demo
+    client = app.test_client()
+    email, password = demo_logins()[Role.RECEPTION]
+    client.post("/login", data={"email": email, "password": password})
+    html = ""
+    for weeks in (-1, 0, 1, 2):
+        day = local_today(utcnow()) + timedelta(days=7 * weeks)
+        path = f"/calendar/office/eingliederungshilfe?view=week&cancelled=1&day={day}"
+        response = client.get(path)
+        assert response.status_code == 200
+        html += response.get_data(as_text=True)
+    for text in ("Krankheit", "Geblockte Zeit", "Urlaub", "Fortbildung", "Betriebsausflug"):
+        assert text in html, text
+    for badge in ("badge-cancelled", "badge-moved", "badge-no_show", "badge-attended"):
+        assert badge in html, badge
