@@ -18,6 +18,7 @@ from wtforms.validators import Length
 import booking
 from booking.appointments.models import Appointment
 from booking.auth.models import StaffLanguage, StaffUser
+from booking.callbacks.models import CallAttempt, CallbackApiKey, CallbackRequest
 from booking.core.validation import is_language_code
 from booking.desk.forms import FORM_KEY
 from booking.offices.models import Office, Service
@@ -33,6 +34,15 @@ FORM_MODELS = {
     "appointments.forms.MoveForm": None,
     "appointments.forms.NoteForm": Appointment,
     "auth.forms.ChangePasswordForm": None,
+    "callbacks.forms.AddToRequestForm": CallbackRequest,
+    "callbacks.forms.ApiKeyForm": CallbackApiKey,
+    "callbacks.forms.AssignForm": None,
+    "callbacks.forms.AttemptForm": CallAttempt,
+    "callbacks.forms.ButtonForm": None,
+    "callbacks.forms.CloseForm": None,
+    "callbacks.forms.NewCallbackForm": CallbackRequest,
+    "callbacks.forms.NoteForm": CallbackRequest,
+    "callbacks.forms.PublicCallbackForm": CallbackRequest,
     "auth.forms.ConfirmForm": None,
     "auth.forms.LoginForm": None,
     "auth.forms.SetPasswordForm": None,
@@ -48,6 +58,10 @@ FORM_MODELS = {
 }
 # Fields whose column has another name.
 FIELD_COLUMNS = {
+    "callbacks.forms.AddToRequestForm.note": CallbackRequest.__table__.c.internal_note,
+    "callbacks.forms.NewCallbackForm.name": CallbackRequest.__table__.c.caller_name,
+    "callbacks.forms.NoteForm.note": CallbackRequest.__table__.c.internal_note,
+    "callbacks.forms.PublicCallbackForm.name": CallbackRequest.__table__.c.caller_name,
     "appointments.forms.CancelForm.reason": Appointment.__table__.c.cancel_reason,
     "appointments.forms.NoteForm.note": Appointment.__table__.c.internal_note,
     "desk.forms.DeskBookingForm.name": Appointment.__table__.c.family_name,
@@ -61,6 +75,13 @@ FIELD_COLUMNS = {
 NOT_STORED = {
     "admin.forms.ServiceForm.please_bring": "a list of lines in a Text column",
     "admin.forms.StaffForm.languages": "split into language codes, each checked",
+    "callbacks.forms.AddToRequestForm.urgent": "a flag",
+    "callbacks.forms.CloseForm.appointment_reference": "looked up, never stored",
+    "callbacks.forms.NewCallbackForm.duplicate_ok": "a flag",
+    "callbacks.forms.NewCallbackForm.phone": "stored as E.164, at most 16 characters",
+    "callbacks.forms.PublicCallbackForm.form_key": "kept in the session only",
+    "callbacks.forms.PublicCallbackForm.phone": "stored as E.164, at most 16 characters",
+    "callbacks.forms.PublicCallbackForm.website": "honeypot, never stored",
     "desk.forms.DeskBookingForm.form_key": "replaced unless it matches FORM_KEY",
     "desk.forms.DeskBookingForm.shown_week": "parsed as a date",
     "public.forms.FamilyDetailsForm.start": "parsed as an instant",
@@ -160,5 +181,7 @@ def test_too_long_text_gets_a_form_message(app, key, form, name, column):
 def test_values_checked_elsewhere_fit_their_columns():
     code_column = StaffLanguage.__table__.c.code
     assert not is_language_code("a" * (code_column.type.length + 1))
+    # E.164: a plus and at most 15 digits.
+    assert CallbackRequest.__table__.c.phone.type.length >= 16
     key_column = Appointment.__table__.c.idempotency_key
     assert FORM_KEY.fullmatch("a" * (key_column.type.length + 1)) is None
