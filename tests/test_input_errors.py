@@ -225,3 +225,13 @@ def test_staff_edit_without_the_languages_field_keeps_them(client, auth, make_st
     assert response.status_code == 302
     db.session.refresh(user)
     assert sorted(user.language_codes) == ["ar", "de"]
+
+
+@pytest.mark.parametrize("day", ['"9999-12-31"', "9999-12-31", '"0001-01-01"'])
+def test_setup_file_dates_far_outside_the_calendar_are_refused(runner, tmp_path, day):
+    from tests.test_setup import GOOD, write
+
+    bad = GOOD.replace('valid_until = "2027-12-31"', f"valid_until = {day}")
+    result = runner.invoke(args=["setup", "load", str(write(tmp_path, bad))])
+    assert result.exit_code == 1
+    assert '"valid_until" must be a date like "2026-01-31" (years 2000 to 2100)' in result.output

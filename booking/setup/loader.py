@@ -9,6 +9,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from booking.core.converters import MAX_YEAR, MIN_YEAR, in_calendar, parse_date
 from booking.core.validation import (
     MAX_BRING_ITEM_LENGTH,
     MAX_BRING_ITEMS,
@@ -187,14 +188,11 @@ class _Entry:
         value = self.raw.get(key)
         if value is None:
             return None
-        if isinstance(value, date) and not hasattr(value, "hour"):
-            return value
         if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.fail(f'"{key}" must be a date like "2026-01-31"')
+            value = parse_date(value)
+        if isinstance(value, date) and not hasattr(value, "hour") and in_calendar(value):
+            return value
+        self.fail(f'"{key}" must be a date like "2026-01-31" (years {MIN_YEAR} to {MAX_YEAR})')
         return None
 
     def weekdays(self) -> tuple[int, ...]:
