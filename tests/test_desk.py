@@ -113,6 +113,9 @@ def test_paging_a_week_keeps_what_was_typed_and_books_nothing(client, auth, rece
     assert 'name="shown_week" type="hidden" value="2027-03-08"' in html
     assert 'name="week" value="2027-03-01"' in html  # and back again
     assert "error-summary" not in html
+    # The focus stays on the week buttons, so that paging on is one more Enter.
+    later = re.search(r'<button[^>]*name="week" value="2027-03-15"[^>]*>', html).group(0)
+    assert "autofocus" in later and html.count("autofocus") == 1
     # Booking from the shown week books the time chosen there.
     booked = client.post(DESK, data=typed | {"start": NEXT_WEEK_TEN, "shown_week": "2027-03-08"})
     assert booked.status_code == 302
@@ -150,6 +153,7 @@ def test_choosing_a_caseworker_keeps_what_was_typed(
     assert "2027-03-08T14:00:00+01:00" in times  # Mr Öztürk's Monday, the week kept
     assert "T10:00" not in times  # not Ms Becker's Thursday
     assert "Mehmet Öztürk" in html
+    assert re.search(r'<select[^>]*autofocus[^>]*name="start"', times)  # on to the times
 
 
 @freeze_time(NOW)

@@ -172,7 +172,8 @@ def book(slug: str):
     paging = request.form.get("week") if request.method == "POST" else None
     refresh = request.method == "POST" and (paging or request.form.get("action") == "show")
     now = utcnow()
-    asked = parse_week(paging or form.shown_week.data, local_today(now), service.horizon_days)
+    shown_before = form.shown_week.data
+    asked = parse_week(paging or shown_before, local_today(now), service.horizon_days)
     week = slot_week(service, asked, now, staff_id)
     form.start.choices = week_choices(week)
     form.ensure_form_key()
@@ -185,12 +186,22 @@ def book(slug: str):
             week = slot_week(service, asked, now, staff_id)
             form.start.choices = week_choices(week)
     form.shown_week.data = week.first.isoformat()
+    # After paging or choosing, the focus stays where reception was (no JavaScript needed).
+    focus = None
+    if refresh:
+        focus = "start"
+        if paging and (week.previous or week.next):
+            later = paging > (shown_before or "")
+            focus = "next" if (later and week.next) or not week.previous else "previous"
+        if focus == "start":
+            form.start.render_kw = {"autofocus": True}
     return (
         render_template(
             "desk/book.html",
             service=service,
             week=week,
             form=form,
+            focus=focus,
             staff_name=next((u.name for u in caseworkers if u.id == staff_id), None),
         ),
         status,
