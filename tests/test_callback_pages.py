@@ -404,3 +404,36 @@ def test_admins_set_the_callback_rules_of_an_office(client, auth, staff):
     response = client.post("/admin/offices/new", data=bad)
     assert response.status_code in (200, 422)
     assert db.session.scalar(select(Office).where(Office.slug == "dritte")) is None
+
+
+def test_the_caseworkers_day_lists_the_callbacks_they_owe(client, auth, staff, clock):
+    auth.login("empfang@example.org")
+    create(client, staff, name="Fällige Familie", phone="0211 1111111")
+    clock.move_to(datetime(2027, 4, 6, 9, tzinfo=BERLIN))
+    create(client, staff, name="Spätere Familie", phone="0211 2222222")
+    for request in db.session.scalars(select(CallbackRequest)):
+        request.assign(staff["caseworker"], NOW)
+    db.session.commit()
+    auth.logout()
+    auth.login("becker@example.org")
+    html = client.get("/calendar/me").get_data(as_text=True)
+    owed = html.split('id="callbacks-owed-title"')[1].split("</section>")[0]
+    assert "Fällige Familie" in owed and "überfällig" in owed
+    assert "Spätere Familie" not in owed  # due on Thursday
+    # Someone else's calendar does not show them.
+    auth.logout()
+    auth.login("admin@example.org")
+    other = client.get(f"/calendar/staff/{staff['caseworker'].id}").get_data(as_text=True)
+    assert "Fällige Familie" not in other
+
+
+def test_the_start_page_and_the_office_calendar_count_open_and_overdue(client, auth, staff, clock):
+    auth.login("empfang@example.org")
+    create(client, staff, phone="0211 1111111")
+    create(client, staff, phone="0211 2222222", urgent="y")
+    clock.move_to(datetime(2027, 3, 30, 17, tzinfo=BERLIN))  # the urgent one is overdue
+    html = client.get("/staff/").get_data(as_text=True)
+    assert "2 offen" in html and "1 überfällig" in html
+    html = client.get("/calendar/office/eingliederungshilfe").get_data(as_text=True)
+    summary = html.split('class="callback-summary"')[1].split("</p>")[0]
+    assert "2 offen" in summary and "1 überfällig" in summary

@@ -65,6 +65,14 @@ def _setup(state) -> None:
     labels.register()
     state.app.jinja_env.filters["phone_national"] = national_format
     state.app.jinja_env.globals["reachable_label"] = labels.reachable_label
+    state.app.jinja_env.globals["callback_counts"] = office_counts
+    state.app.jinja_env.globals["callbacks_owed"] = lambda: owed_by(me(), utcnow())
+    state.app.jinja_env.globals["callback_now"] = utcnow
+
+
+def office_counts(office: Office):
+    """Open and overdue requests of one office, for the staff start page and calendar."""
+    return counts_for_offices([office.id], utcnow())[office.id]
 
 
 def me() -> StaffUser:
