@@ -231,8 +231,8 @@ def test_every_audit_action_and_message_kind_has_a_label(app):
     assert actions - set(LABELS["audit_action"]) == set()
     kinds = {
         kind
-        for line in source_lines("queue_") + source_lines("kind=")
-        for kind in re.findall(r'(?:queue_\w+\(\w+, |kind=)"(\w+)"', line)
+        for line in source_lines("queue_") + source_lines("tell_") + source_lines("kind=")
+        for kind in re.findall(r'(?:(?:queue|tell)_\w+\(\w+, |kind=)"(\w+)"', line)
     }
     assert {"confirmation", "staff_agenda"} <= kinds
     assert kinds - set(LABELS["outbox_kind"]) == set()
