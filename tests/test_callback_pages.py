@@ -147,6 +147,9 @@ def test_the_duplicate_check_shows_the_open_request_first(client, auth, staff):
     assert first.reference in html
     assert html.index(first.reference) < html.index('name="name"')
     assert f"/callbacks/{first.id}/add" in html
+    assert 'name="add-note"' in html and 'value="ruft wieder an"' in html
+    assert html.count("autofocus") == 1
+    assert html.split("autofocus", 1)[1].startswith(">Diesen Anruf dort ergänzen")
     assert db.session.scalars(select(CallbackRequest)).all() == [first]  # no duplicate
     assert "callback.duplicate_shown" in db.session.scalars(select(AuditEvent.action)).all()
 

@@ -51,18 +51,6 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def focus_first_error(form) -> None:
-    """Without JavaScript: the first field in error gets autofocus, and only that one."""
-    fields = [f for f in form if f.type not in ("CSRFTokenField", "HiddenField")]
-    first = next((f for f in fields if f.errors), None)
-    if first is None:
-        return
-    for f in fields:
-        if f.render_kw and "autofocus" in f.render_kw:
-            f.render_kw = {k: v for k, v in f.render_kw.items() if k != "autofocus"}
-    first.render_kw = {**(first.render_kw or {}), "autofocus": True}
-
-
 class CallerFields:
     """What reception and families both give."""
 
@@ -109,8 +97,8 @@ class NewCallbackForm(CallerFields, FlaskForm):
     # "Create a new request anyway" after the duplicate check.
     duplicate_ok = HiddenField()
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def focus_first_field(self) -> None:
+        """A fresh form starts in the name field (after an error, _forms.html moves it)."""
         self.name.render_kw = {**self.name.render_kw, "autofocus": True}
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.audit.services import record_event
-from booking.callbacks.forms import OTHER_TOPIC, PublicCallbackForm, focus_first_error
+from booking.callbacks.forms import OTHER_TOPIC, PublicCallbackForm
 from booking.callbacks.labels import reachable_label
 from booking.callbacks.models import REACHABLE_CODES, CallbackRequest, CallbackSource
 from booking.callbacks.services import (
@@ -119,7 +119,6 @@ def request_form(slug: str):
                 return redirect(url_for(".requested", slug=office.slug))
     elif form.is_submitted():
         status = 422
-    focus_first_error(form)
     return render_template(
         "callbacks/public_form.html", office=office, form=form, office_phone=office_phone(office)
     ), status

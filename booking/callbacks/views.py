@@ -20,7 +20,6 @@ from booking.callbacks.forms import (
     CloseForm,
     NewCallbackForm,
     NoteForm,
-    focus_first_error,
 )
 from booking.callbacks.models import (
     REACHABLE_CODES,
@@ -252,7 +251,8 @@ def new(slug: str):
             record_event("callback.duplicate_shown", actor=me(), obj=duplicates[0])
     elif form.is_submitted():
         status = 422
-    focus_first_error(form)
+    if status == 200:
+        form.focus_first_field()
     add_form = AddToRequestForm(prefix="add", formdata=None)
     add_form.note.data = form.note.data or ""
     add_form.urgent.data = "1" if form.urgent.data else ""
@@ -349,7 +349,6 @@ def run_form(request_id: int, form_name: str, form, action, success: str):
             flash(success, "success")
             return redirect(url_for(".detail", request_id=request_id))
     found = load(request_id)  # after a rollback: fresh state
-    focus_first_error(form)
     return render_detail(found, 422, **{form_name: form})
 
 
@@ -456,7 +455,6 @@ def keys(office_id: int):
             # The secret is shown once, on this response only; it is stored as a hash.
             page, status = render_keys(office, ApiKeyForm(prefix="key", formdata=None), secret)
             return page, status, {"Cache-Control": "no-store"}
-    focus_first_error(form)
     return render_keys(office, form, status=422 if form.is_submitted() else 200)
 
 
