@@ -147,7 +147,7 @@ def test_restore_of_a_taken_time_is_refused_on_the_page_with_409(client, auth, r
     html = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "inzwischen anderweitig gebucht" in html
-    assert 'role="alert"' in html
+    assert 'role="alert" tabindex="-1" autofocus' in html  # the focus goes to the message
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).status == AppointmentStatus.CANCELLED
 

@@ -171,13 +171,38 @@ def test_no_time_is_preselected_and_booking_without_one_keeps_the_rest(client, a
 
 
 @freeze_time(NOW)
-def test_enter_in_a_text_field_presses_book_not_a_week_button(client, auth, reception):
-    """Implicit submission uses the form's first submit button."""
+def test_enter_in_a_text_field_books_and_does_not_page(client, auth, reception):
+    """Implicit submission presses the form's first submit button in tree order."""
     auth.login(reception.email)
     html = client.get(DESK).get_data(as_text=True)
-    form = html[html.index('<form method="post" action="/desk/') :]
-    first_button = re.search(r"<button[^>]*>", form).group(0)
-    assert 'name="action" value="book"' in first_button
+    start = html.index('<form method="post" action="/desk/')
+    end = html.index("</form>", start)
+    buttons = [
+        match.group(0)
+        for match in re.finditer(r"<button[^>]*>", html)
+        if start < match.start() < end or 'form="desk-form"' in match.group(0)
+    ]
+    assert 'id="desk-form"' in html[start:end]
+    assert 'name="week"' in " ".join(buttons)  # paging buttons belong to the form ...
+    first = buttons[0]  # ... but the default button books
+    assert "name=" not in first or 'value="book"' in first, first
+    response = client.post(DESK, data=caller())  # what a browser sends for that button
+    assert response.status_code == 302
+
+
+@freeze_time(NOW)
+def test_switching_the_language_keeps_what_was_typed(client, auth, reception):
+    auth.login(reception.email)
+    html = client.get(DESK).get_data(as_text=True)
+    assert 'form="desk-form" formaction="/desk/book/beratung-35a?lang=en"' in html
+    response = client.post(
+        f"{DESK}?lang=en", data=caller(name="Familie Nowak") | {"switch_language": "en"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'lang="en"' in html and "Name of the family" in html
+    assert 'value="Familie Nowak"' in html and f'<option selected value="{TEN}">' in html
+    assert appointment_count() == 0
 
 
 @freeze_time(NOW)

@@ -168,9 +168,12 @@ def book(slug: str):
     staff_id = next((user.id for user in caseworkers if str(user.id) == form.staff.data), None)
     if staff_id is None:
         form.staff.data = ""
-    # Paging and "Show times" are buttons of this form: they keep what was typed, book nothing.
+    # Paging, "Show free times" and the language buttons send this form: they keep what was
+    # typed and book nothing.
     paging = request.form.get("week") if request.method == "POST" else None
-    refresh = request.method == "POST" and (paging or request.form.get("action") == "show")
+    refresh = request.method == "POST" and bool(
+        paging or request.form.get("action") == "show" or request.form.get("switch_language")
+    )
     now = utcnow()
     shown_before = form.shown_week.data
     asked = parse_week(paging or shown_before, local_today(now), service.horizon_days)
@@ -188,7 +191,7 @@ def book(slug: str):
     form.shown_week.data = week.first.isoformat()
     # After paging or choosing, the focus stays where reception was (no JavaScript needed).
     focus = None
-    if refresh:
+    if refresh and not request.form.get("switch_language"):
         focus = "start"
         if paging and (week.previous or week.next):
             later = paging > (shown_before or "")
@@ -202,6 +205,7 @@ def book(slug: str):
             week=week,
             form=form,
             focus=focus,
+            language_form="desk-form",
             staff_name=next((u.name for u in caseworkers if u.id == staff_id), None),
         ),
         status,
