@@ -24,6 +24,7 @@ from booking.desk.forms import FORM_KEY
 from booking.offices.models import Office, Service
 from booking.public.forms import MaxChars
 from booking.schedule.models import Absence, Closure
+from booking.waiting.models import QueueEntry
 
 # Which model's columns a form fills; None: the form stores no text of its own.
 FORM_MODELS = {
@@ -55,6 +56,9 @@ FORM_MODELS = {
     "schedule.forms.ClosureForm": Closure,
     "schedule.forms.ConsultationHoursForm": None,
     "schedule.forms.WeeklyHoursForm": None,
+    "waiting.forms.AppointmentCheckInForm": None,
+    "waiting.forms.CallForm": QueueEntry,
+    "waiting.forms.WalkInForm": QueueEntry,
 }
 # Fields whose column has another name.
 FIELD_COLUMNS = {
@@ -87,6 +91,7 @@ NOT_STORED = {
     "public.forms.FamilyDetailsForm.start": "parsed as an instant",
     "public.forms.FamilyDetailsForm.website": "honeypot, never stored",
     "appointments.forms.MoveForm.week": "parsed as a date",
+    "waiting.forms.AppointmentCheckInForm.reference": "looked up, never stored",
 }
 PASSWORD_AND_LOGIN = ("password", "new_password", "current_password", "confirm", "next", "email")
 
