@@ -1,12 +1,16 @@
 """The public JSON API v1: the contract the city's website depends on."""
 
+import json
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
+from booking.api.models import IdempotentAnswer
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.auth.models import StaffUser
 from booking.extensions import db
@@ -294,3 +298,164 @@ def test_openapi_document_describes_every_route(api, app):
         if rule.endpoint.startswith(("api.", "callbacks_api.")) and rule.endpoint != "api.openapi"
     }
     assert routes == set(document["paths"])
+
+
+# Safe retries: the Idempotency-Key header.
+
+
+def post_with_key(client, path, key, json=None):
+    return client.post(path, json=json, headers={"Idempotency-Key": key})
+
+
+def appointment_count() -> int:
+    db.session.commit()
+    return db.session.scalar(select(func.count()).select_from(Appointment))
+
+
+@freeze_time(NOW)
+def test_a_retry_with_the_same_key_gets_the_first_answer(api):
+    first = post_with_key(api, "/api/v1/bookings", "retry-1", body())
+    again = post_with_key(api, "/api/v1/bookings", "retry-1", body())
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json and again.json["manage_token"]
+    assert appointment_count() == 1
+    # The token of the replayed answer is the real one.
+    assert api.get(f"/api/v1/bookings/{again.json['manage_token']}").status_code == 200
+    # Key order and spacing of the JSON do not matter; its content does.
+    reordered = dict(reversed(list(body().items())))
+    assert post_with_key(api, "/api/v1/bookings", "retry-1", reordered).json == first.json
+    other = post_with_key(api, "/api/v1/bookings", "retry-1", body(name="Familie Nowak"))
+    assert other.status_code == 422
+    assert other.json == {"error": "idempotency_key_reused"}
+    assert appointment_count() == 1
+
+
+@freeze_time(NOW)
+def test_refusals_are_not_kept_and_keys_count_per_endpoint(api):
+    token = post_with_key(api, "/api/v1/bookings", "first", body()).json["manage_token"]
+    # A refusal is not kept: a retry with the key asks again.
+    other = body(email="nowak@example.org")
+    assert post_with_key(api, "/api/v1/bookings", "second", other).status_code == 409
+    assert api.post(f"/api/v1/bookings/{token}/cancel").status_code == 200
+    assert post_with_key(api, "/api/v1/bookings", "second", other).status_code == 201
+    # The key of a booking is another key on the cancel endpoint.
+    retry = body(start="2027-03-04T11:00:00+01:00", email="x@example.org")
+    token = post_with_key(api, "/api/v1/bookings", "third", retry).json["manage_token"]
+    cancelled = post_with_key(api, f"/api/v1/bookings/{token}/cancel", "third")
+    assert cancelled.status_code == 200 and cancelled.json == {"status": "cancelled"}
+    assert post_with_key(api, f"/api/v1/bookings/{token}/cancel", "third").json == {
+        "status": "cancelled"
+    }
+
+
+@freeze_time(NOW)
+def test_a_retried_move_moves_once(api):
+    token = api.post("/api/v1/bookings", json=body()).json["manage_token"]
+    to_eleven = {"start": "2027-03-04T11:00:00+01:00"}
+    moved = post_with_key(api, f"/api/v1/bookings/{token}/move", "move-1", to_eleven)
+    again = post_with_key(api, f"/api/v1/bookings/{token}/move", "move-1", to_eleven)
+    assert moved.status_code == again.status_code == 200
+    assert again.json == moved.json
+    appointment = db.session.scalar(select(Appointment))
+    assert appointment.sequence == 1
+    assert (
+        api.get(f"/api/v1/bookings/{moved.json['manage_token']}")
+        .json["start"]
+        .startswith("2027-03-04T11:00")
+    )
+    to_nine = {"start": "2027-03-04T09:00:00+01:00"}
+    reused = post_with_key(api, f"/api/v1/bookings/{token}/move", "move-1", to_nine)
+    assert reused.status_code == 422 and reused.json == {"error": "idempotency_key_reused"}
+
+
+@pytest.mark.parametrize("key", ["", " ", "with space", "x" * 65, "tab\there", "ümlaut"])
+@freeze_time(NOW)
+def test_a_bad_idempotency_key_is_400(api, key):
+    response = api.post(
+        "/api/v1/bookings",
+        json=body(),
+        headers={"Idempotency-Key": key.encode().decode("latin-1")},
+    )
+    assert response.status_code == 400
+    assert response.json == {"error": "invalid_idempotency_key"}
+    assert appointment_count() == 0
+
+
+@freeze_time(NOW)
+def test_sixty_four_visible_characters_are_a_key(api):
+    key = "".join(chr(c) for c in range(0x21, 0x7F))[:64]
+    assert post_with_key(api, "/api/v1/bookings", key, body()).status_code == 201
+
+
+def test_a_key_is_kept_for_24_hours(api):
+    with freeze_time(NOW):
+        first = post_with_key(api, "/api/v1/bookings", "day", body())
+    with freeze_time("2027-03-02 06:59:59"):
+        assert post_with_key(api, "/api/v1/bookings", "day", body()).json == first.json
+    with freeze_time("2027-03-02 07:00:01"):  # forgotten: a new request (the slot is taken)
+        assert post_with_key(api, "/api/v1/bookings", "day", body()).status_code == 409
+        later = body(start="2027-03-04T11:00:00+01:00", email="z@example.org")
+        assert post_with_key(api, "/api/v1/bookings", "day", later).status_code == 201
+
+
+@freeze_time(NOW)
+def test_what_is_kept_for_a_retry_holds_no_readable_token(api):
+    token = post_with_key(api, "/api/v1/bookings", "secret", body()).json["manage_token"]
+    db.session.commit()
+    [answer] = db.session.scalars(select(IdempotentAnswer)).all()
+    stored = " ".join(str(getattr(answer, c.key)) for c in IdempotentAnswer.__table__.columns)
+    assert token not in stored
+    assert answer.status == 201 and "manage_token" not in answer.body
+
+
+@freeze_time(NOW)
+def test_concurrent_requests_with_one_key_book_once(app_factory, bookable_service):
+    app = app_factory(RATELIMIT_ENABLED=False)
+    racers = 6
+    barrier = threading.Barrier(racers)
+    answers: list = [None] * racers
+
+    def race(index):
+        client = app.test_client()
+        barrier.wait()
+        response = post_with_key(client, "/api/v1/bookings", "race", body())
+        answers[index] = (response.status_code, response.json)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert {status for status, _ in answers} == {201}, answers
+    assert len({json.dumps(answer, sort_keys=True) for _, answer in answers}) == 1
+    with app.app_context():
+        assert appointment_count() == 1
+
+
+@freeze_time(NOW)
+def test_the_answer_needs_no_database_after_the_commit(app_factory, bookable_service):
+    """The connection drops right after the commit: the family still gets the booking."""
+    app = app_factory()
+    dropped = []
+
+    def on_commit(conn):
+        dropped.append(True)  # the commit itself still goes through
+
+    def before_execute(conn, cursor, statement, parameters, context, executemany):
+        if dropped:
+            raise OperationalError(statement, parameters, Exception("connection lost"))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "before_cursor_execute", before_execute)
+    try:
+        response = app.test_client().post("/api/v1/bookings", json=body())
+    finally:
+        event.remove(engine, "before_cursor_execute", before_execute)
+        event.remove(engine, "commit", on_commit)
+    assert dropped
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.json["manage_token"] and response.json["start"] == SLOT
+    with app.app_context():
+        assert appointment_count() == 1

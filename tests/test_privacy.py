@@ -73,3 +73,24 @@ def test_purge_erases_old_appointments_and_messages_only(client, runner, bookabl
 def test_privacy_notice_states_the_periods(client):
     html = client.get("/privacy").get_data(as_text=True)
     assert "180 Tage nach Ihrem Termin" in html
+
+
+def test_answers_kept_for_api_retries_are_forgotten_after_24_hours(client, bookable_service):
+    from booking.api.models import IdempotentAnswer
+
+    booking = {
+        "service": "beratung-35a",
+        "start": "2027-03-04T10:00:00+01:00",
+        "name": "Familie Haddad",
+        "email": "haddad@example.org",
+        "privacy_consent": True,
+    }
+    with freeze_time(NOW):
+        headers = {"Idempotency-Key": "retry-me"}
+        assert client.post("/api/v1/bookings", json=booking, headers=headers).status_code == 201
+    with freeze_time("2027-03-02 06:59:00"):
+        assert purge_personal_data(datetime.now(UTC)).retry_answers == 0
+    with freeze_time("2027-03-02 07:00:00"):
+        assert purge_personal_data(datetime.now(UTC)).retry_answers == 1
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(IdempotentAnswer)) == 0

@@ -34,6 +34,19 @@ TOKEN_PARAM = {
     "schema": {"type": "string"},
     "description": "The secret from the booking response; keep it private.",
 }
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[!-~]{1,64}$"},
+    "description": (
+        "Makes a retry safe: the same key with the same request within 24 hours gets the "
+        "first successful answer again (same status and body) and changes nothing more; the "
+        "same key with another request gets 422 idempotency_key_reused. 1-64 visible ASCII "
+        "characters (e.g. a UUID); keys count per endpoint. Refusals are not kept."
+    ),
+}
+KEY_REUSED = "idempotency_key_reused: this Idempotency-Key was used for another request"
 COMMON = {
     "429": _json(_ref("Error"), "Rate limited"),
 }
@@ -87,16 +100,20 @@ def openapi_document() -> dict:
             "/bookings": {
                 "post": {
                     "summary": "Book a slot",
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {"application/json": {"schema": _ref("BookingRequest")}},
                     },
                     "responses": {
                         "201": _json(_ref("BookingCreated"), "Booked"),
-                        "400": _json(_ref("Error"), "Malformed JSON"),
+                        "400": _json(_ref("Error"), "Malformed JSON or a bad Idempotency-Key"),
                         "409": _json(_ref("Error"), "slot_taken: nobody is free any more"),
                         "415": _json(_ref("Error"), "Body is not JSON"),
-                        "422": _json(FIELD_ERRORS, "Invalid fields"),
+                        "422": _json(
+                            {"anyOf": [FIELD_ERRORS, _ref("Error")]},
+                            f"Invalid fields, or {KEY_REUSED}",
+                        ),
                         **COMMON,
                     },
                 }
@@ -116,7 +133,7 @@ def openapi_document() -> dict:
             "/bookings/{manage_token}/cancel": {
                 "post": {
                     "summary": "Cancel; the slot is free again at once",
-                    "parameters": [TOKEN_PARAM],
+                    "parameters": [TOKEN_PARAM, IDEMPOTENCY_KEY],
                     "responses": {
                         "200": _json(
                             {
@@ -125,9 +142,13 @@ def openapi_document() -> dict:
                             },
                             "Cancelled",
                         ),
-                        **BAD_TOKEN,
+                        "400": _json(
+                            _ref("Error"),
+                            "Control characters in the token or a bad Idempotency-Key",
+                        ),
                         "404": _json(_ref("Error"), "Unknown or expired token"),
                         "409": _json(_ref("Error"), "too_late: inside the minimum notice"),
+                        "422": _json(_ref("Error"), KEY_REUSED),
                         **COMMON,
                     },
                 }
@@ -135,7 +156,7 @@ def openapi_document() -> dict:
             "/bookings/{manage_token}/move": {
                 "post": {
                     "summary": "Move to another free slot of the same service",
-                    "parameters": [TOKEN_PARAM],
+                    "parameters": [TOKEN_PARAM, IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -150,11 +171,16 @@ def openapi_document() -> dict:
                     },
                     "responses": {
                         "200": _json(_ref("BookingCreated"), "Moved; a new manage_token"),
-                        "400": _json(_ref("Error"), "Malformed JSON or a bad token"),
+                        "400": _json(
+                            _ref("Error"), "Malformed JSON, a bad token or a bad Idempotency-Key"
+                        ),
                         "404": _json(_ref("Error"), "Unknown or expired token"),
                         "409": _json(_ref("Error"), "slot_taken or too_late"),
                         "415": _json(_ref("Error"), "Body is not JSON"),
-                        "422": _json(FIELD_ERRORS, "Not a slot time"),
+                        "422": _json(
+                            {"anyOf": [FIELD_ERRORS, _ref("Error")]},
+                            f"Not a slot time, or {KEY_REUSED}",
+                        ),
                         **COMMON,
                     },
                 }

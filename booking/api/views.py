@@ -5,6 +5,7 @@ from datetime import date
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
+from booking.api.idempotency import idempotent
 from booking.api.openapi import openapi_document
 from booking.appointments.booking import (
     InvalidFamilyDetails,
@@ -221,6 +222,7 @@ def _field_errors(body: dict) -> dict:
 @bp.route("/bookings", methods=["POST"])
 @limiter.limit(WRITE_LIMIT)
 @public
+@idempotent("bookings")
 def create_booking():
     body = json_body()
     errors = _field_errors(body)
@@ -270,6 +272,7 @@ def get_booking(token: str):
 @bp.route("/bookings/<token>/cancel", methods=["POST"])
 @limiter.limit(WRITE_LIMIT)
 @public
+@idempotent("cancel")
 def cancel_booking(token: str):
     appointment = appointment_or_404(token)
     cancel_by_family(appointment, utcnow())
@@ -279,6 +282,7 @@ def cancel_booking(token: str):
 @bp.route("/bookings/<token>/move", methods=["POST"])
 @limiter.limit(WRITE_LIMIT)
 @public
+@idempotent("move")
 def move_booking(token: str):
     body = json_body()
     appointment = appointment_or_404(token)

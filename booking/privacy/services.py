@@ -4,6 +4,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from booking.api.models import KEEP_ANSWERS_FOR, IdempotentAnswer
 from booking.appointments.models import Appointment
 from booking.audit.services import record_event
 from booking.callbacks.services import purge_closed_requests
@@ -20,6 +21,7 @@ class PurgeReport:
     appointments: int
     messages: int
     callbacks: int = 0
+    retry_answers: int = 0
 
 
 def purge_personal_data(now: datetime) -> PurgeReport:
@@ -66,10 +68,14 @@ def purge_personal_data(now: datetime) -> PurgeReport:
         )
     ).rowcount
     callbacks = purge_closed_requests(now)
+    # Answers kept for API retries (Idempotency-Key) are forgotten after 24 hours.
+    forgotten = db.session.execute(
+        delete(IdempotentAnswer).where(IdempotentAnswer.created_at <= now - KEEP_ANSWERS_FOR)
+    ).rowcount
     if erased or deleted or callbacks:
         record_event(
             "privacy.purged",
             detail=f"appointments {erased}, messages {deleted}, callback requests {callbacks}",
         )
     db.session.flush()
-    return PurgeReport(erased, deleted, callbacks)
+    return PurgeReport(erased, deleted, callbacks, forgotten)
