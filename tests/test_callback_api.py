@@ -229,3 +229,46 @@ def test_the_openapi_document_describes_the_endpoint(client):
         "name",
         "phone",
     ]
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(client, offices):
+    headers = {"Idempotency-Key": "call-4711"}
+    first = post(client, offices["secret"], body(), headers=headers)
+    again = post(client, offices["secret"], body(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert len(db.session.scalars(select(CallbackRequest)).all()) == 1
+
+
+def test_the_same_idempotency_key_for_another_request_is_refused(client, offices):
+    headers = {"Idempotency-Key": "call-4711"}
+    assert post(client, offices["secret"], body(), headers=headers).status_code == 201
+    response = post(client, offices["secret"], body(name="Andere Familie"), headers=headers)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "idempotency_key_reused"}
+    assert len(db.session.scalars(select(CallbackRequest)).all()) == 1
+
+
+def test_idempotency_keys_count_per_telephone_system_and_after_the_key_check(client, offices):
+    headers = {"Idempotency-Key": "1"}
+    mine = post(client, offices["secret"], body(), headers=headers)
+    theirs = post(client, offices["other_secret"], body(office="welcome-point"), headers=headers)
+    assert mine.status_code == theirs.status_code == 201
+    assert mine.get_json()["reference"] != theirs.get_json()["reference"]
+    # Without a valid key nothing is replayed, whatever the Idempotency-Key.
+    stranger = post(client, "cb_wrong", body(), headers=headers)
+    assert stranger.status_code == 401 and "reference" not in stranger.get_json()
+
+
+def test_a_refusal_is_not_kept_for_the_key(client, offices):
+    headers = {"Idempotency-Key": "retry-me"}
+    assert post(client, offices["secret"], body(phone="12"), headers=headers).status_code == 422
+    assert post(client, offices["secret"], body(), headers=headers).status_code == 201
+
+
+@pytest.mark.parametrize("value", ["", "x" * 65, "with space", "ümlaut"])
+def test_a_bad_idempotency_key_is_400(client, offices, value):
+    response = post(client, offices["secret"], body(), headers={"Idempotency-Key": value})
+    assert response.status_code == 400
+    assert db.session.scalars(select(CallbackRequest)).all() == []

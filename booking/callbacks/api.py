@@ -2,7 +2,8 @@
 
 Auth is a Bearer key of one office (only its SHA-256 is stored). No cookies, no CSRF; every
 answer is JSON: 201 created, 401 no valid key, 403 a key of another office, 422 field errors,
-400 malformed JSON, 415 not JSON, 429 rate limited.
+400 malformed JSON, 415 not JSON, 429 rate limited. An Idempotency-Key works as for bookings
+(booking.api.idempotency), counted per telephone-system key and checked after the key.
 """
 
 import hashlib
@@ -10,6 +11,8 @@ import hashlib
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
+from booking.api.idempotency import idempotent
+from booking.api.openapi import IDEMPOTENCY_KEY, KEY_REUSED
 from booking.callbacks.due import BERLIN
 from booking.callbacks.models import CallbackApiKey, CallbackError, CallbackRequest, CallbackSource
 from booking.callbacks.services import (
@@ -134,6 +137,11 @@ def request_json(found: CallbackRequest) -> dict:
 @public  # guarded by the office's key, checked below
 def create():
     key = authorised_key()
+    # Retries of one telephone system count once; another system's keys are its own.
+    return idempotent(f"callbacks:{key.id}")(create_for)(key)
+
+
+def create_for(key: CallbackApiKey):
     body = json_object()
     errors = type_errors(body)
     if "office" not in errors and body["office"].strip() != key.office.slug:
@@ -196,6 +204,7 @@ def add_to_openapi(document: dict) -> None:
                 "office's due time on the Nth working day after the call (urgent: the next)."
             ),
             "security": [{"officeKey": []}],
+            "parameters": [IDEMPOTENCY_KEY],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -204,11 +213,14 @@ def add_to_openapi(document: dict) -> None:
             },
             "responses": {
                 "201": _json({"$ref": "#/components/schemas/Callback"}, "Created"),
-                "400": _json(error, "Malformed JSON"),
+                "400": _json(error, "Malformed JSON or a bad Idempotency-Key"),
                 "401": _json(error, "unauthorized: no valid key (missing, unknown or revoked)"),
                 "403": _json(error, "forbidden: the key belongs to another office"),
                 "415": _json(error, "Body is not JSON"),
-                "422": _json(field_errors, "Invalid fields (an invalid number: `phone`)"),
+                "422": _json(
+                    {"anyOf": [field_errors, error]},
+                    f"Invalid fields (an invalid number: `phone`), or {KEY_REUSED}",
+                ),
                 "429": _json(error, "Rate limited"),
                 "503": _json(error, "busy: try again"),
             },
