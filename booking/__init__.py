@@ -121,7 +121,7 @@ def _register_features(app: Flask) -> None:
     from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
     from booking.staff import views as staff_views
-    from booking.waiting import models as waiting_models  # noqa: F401
+    from booking.waiting import views as waiting_views
 
     input_guard.init_app(app)  # refuses unusable input before any lock; `int` for the routes
     transactions.init_lock(app)  # a writing request takes the lock before any database read
@@ -142,6 +142,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(notify_views.bp)
     app.register_blueprint(callback_views.bp)
+    app.register_blueprint(waiting_views.bp)
     app.register_blueprint(callback_api.bp)
     app.register_blueprint(callback_public.bp)
     app.cli.add_command(setup_cli.setup_cli)

@@ -52,6 +52,7 @@ def test_public_routes_are_the_known_few(app):
         "callbacks_public.request_form",
         "callbacks_public.requested",  # shows only the browser's own request (session)
         "callbacks_api.create",  # guarded by the office's key
+        "waiting.display",  # the waiting-room screen: numbers and places only
     }
 
 

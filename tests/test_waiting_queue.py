@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -58,6 +59,11 @@ def add_hours(office: Office, weekday: int, start: time, end: time, staff) -> No
 
 @pytest.fixture
 def queue(make_office, make_service, make_staff):
+    return make_queue(make_office, make_service, make_staff)
+
+
+def make_queue(make_office, make_service, make_staff) -> dict:
+    """Two offices with open hours on Thursdays 09-12; two caseworkers on duty at the first."""
     office = make_office(name="Welcome Point Ratinger Straße")
     other = make_office(name="Welcome Point Leopoldstraße")
     service = make_service(office, minutes=30)
@@ -461,3 +467,47 @@ def test_desks_pressing_call_next_at_once_never_call_the_same_person(app, queue,
     assert {state for _, state in rows} == {QueueState.CALLED}
     assert len({staff_id for staff_id, _ in rows}) == 4
     assert db.session.scalar(select(func.count()).select_from(QueueEntry)) == 4
+
+
+# Privacy: the end of the day
+
+
+def test_the_daily_purge_erases_names_notes_and_links_but_keeps_the_statistics(runner, queue):
+    office = queue["office"]
+    add_hours(office, 2, time(9), time(12), [queue["caseworker"]])  # Wednesdays too
+    yesterday = NOW - timedelta(days=1)
+    last_week = NOW - timedelta(days=7)
+    appointment = book(queue, berlin(2027, 2, 25, 10, 0), name="Familie Kowalczyk")
+    came = check_in_appointment(office, appointment.reference, queue["reception"], last_week)
+    db.session.commit()
+    served = walk_in(queue, now=yesterday, name="Zeynep", note="Dolmetschung Türkisch")
+    call_entry(served, queue["caseworker"], "Raum 1", yesterday + timedelta(minutes=5))
+    serve_entry(served, queue["caseworker"], yesterday + timedelta(minutes=25))
+    today = walk_in(queue, name="Heute", note="bleibt bis heute Abend")
+    ids = (served.id, came.id, today.id)
+    with freeze_time(berlin(2027, 3, 4, 0, 5)):  # just after midnight, Berlin
+        result = runner.invoke(args=["privacy", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "erased 2 queue entry(ies)" in result.output
+    db.session.expire_all()
+    old, old_appointment, kept = (db.session.get(QueueEntry, entry_id) for entry_id in ids)
+    for entry in (old, old_appointment):
+        assert (entry.name, entry.note, entry.appointment_id) == ("", "", None)
+        assert entry.checked_in_by_id is None and entry.called_by_id is None
+        assert entry.purged_at is not None
+    # What stays is not personal: office, day, number, kind, times and outcome.
+    assert (old.office_id, old.day, old.number, old.state) == (
+        office.id,
+        yesterday.date(),
+        1,
+        QueueState.SERVED,
+    )
+    assert old.waited(NOW) == timedelta(minutes=5)
+    assert old_appointment.kind == QueueKind.APPOINTMENT
+    assert (kept.name, kept.note, kept.purged_at) == ("Heute", "bleibt bis heute Abend", None)
+    assert old_appointment.day == last_week.date()
+    counters = db.session.scalars(select(QueueCounter.day)).all()
+    assert counters == [NOW.date()]
+    with freeze_time(berlin(2027, 3, 4, 0, 10)):
+        again = runner.invoke(args=["privacy", "purge"])
+    assert "erased 0 queue entry(ies)" in again.output

@@ -15,5 +15,6 @@ def purge_command() -> None:
     db.session.commit()
     click.echo(
         f"erased {report.appointments} appointment(s), deleted {report.messages} message(s), "
-        f"erased {report.callbacks} callback request(s)"
+        f"erased {report.callbacks} callback request(s), "
+        f"erased {report.queue_entries} queue entry(ies)"
     )

@@ -9,8 +9,9 @@ from booking.audit.services import record_event
 from booking.callbacks.services import purge_closed_requests
 from booking.extensions import db
 from booking.notify.models import OutboxMessage, OutboxStatus
-from booking.privacy.retention import appointment_cutoff, outbox_cutoff
+from booking.privacy.retention import appointment_cutoff, outbox_cutoff, queue_cutoff_day
 from booking.public.models import RetiredToken
+from booking.waiting.services import purge_queue
 
 ERASED_NAME = "–"
 
@@ -20,6 +21,7 @@ class PurgeReport:
     appointments: int
     messages: int
     callbacks: int = 0
+    queue_entries: int = 0
 
 
 def purge_personal_data(now: datetime) -> PurgeReport:
@@ -66,10 +68,12 @@ def purge_personal_data(now: datetime) -> PurgeReport:
         )
     ).rowcount
     callbacks = purge_closed_requests(now)
-    if erased or deleted or callbacks:
+    queue_entries = purge_queue(queue_cutoff_day(now), now)  # at the end of each day
+    if erased or deleted or callbacks or queue_entries:
         record_event(
             "privacy.purged",
-            detail=f"appointments {erased}, messages {deleted}, callback requests {callbacks}",
+            detail=f"appointments {erased}, messages {deleted}, callback requests {callbacks}, "
+            f"queue entries {queue_entries}",
         )
     db.session.flush()
-    return PurgeReport(erased, deleted, callbacks)
+    return PurgeReport(erased, deleted, callbacks, queue_entries)

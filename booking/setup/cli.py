@@ -8,6 +8,7 @@ from booking.extensions import db
 from booking.setup.demo_appointments import create_demo_appointments
 from booking.setup.loader import SetupFileError, read_setup_file
 from booking.setup.services import apply_setup, database_is_empty
+from booking.waiting.demo import create_demo_queue
 
 DEMO_FILE = Path(__file__).with_name("demo.toml")
 
@@ -52,6 +53,7 @@ def demo_command(force: bool) -> None:
                 "with absences, blocked time and closures"
             )
         click.echo(f"callback requests: {create_demo_callbacks()} invented (open, overdue, closed)")
+        click.echo(f"walk-in queue: {create_demo_queue()} people at the § 35a unit today")
     else:
         click.echo("The database has data already; demo file not loaded.")
     plan = read_setup_file(DEMO_FILE)
