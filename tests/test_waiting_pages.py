@@ -273,3 +273,10 @@ def test_office_page_shows_waiting_count_and_estimate_during_the_hours(client, q
     clock.move_to(berlin(2027, 3, 4, 12, 0))
     text = client.get(f"/offices/{queue['office'].slug}").text
     assert "Jetzt geöffnet" not in text and "warten" not in text
+
+
+def test_the_desk_and_the_staff_start_page_link_to_the_queue(client, queue):
+    login(client, queue["reception"])
+    assert f'href="{url(queue)}"' in client.get("/staff/").text
+    assert 'href="/queue/"' in client.get("/desk/").text
+    assert client.get("/queue/", follow_redirects=True).status_code == 200
