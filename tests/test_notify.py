@@ -298,7 +298,7 @@ def test_server_down_keeps_the_message_and_retries_with_backoff(app_factory, boo
 def test_permanent_failure_is_visible_to_admins(mail_app, smtp, bookable_service, make_staff):
     smtp.refuse.add("haddad@example.org")
     client = mail_app.test_client()
-    book(client)
+    token = book(client)["manage_token"]
     report = send_pending(utcnow())
     assert report.failed == 1
     [message] = outbox()
@@ -309,6 +309,12 @@ def test_permanent_failure_is_visible_to_admins(mail_app, smtp, bookable_service
     assert "haddad@example.org" in html and "550" in html
     assert client.post(f"/admin/outbox/{message.id}/retry").status_code == 302
     assert outbox()[0].status == OutboxStatus.PENDING
+    # Sent again after the retry, the confirmation still carries the family's link.
+    smtp.refuse.clear()
+    assert send_pending(utcnow()).sent == 1
+    [received] = smtp.messages
+    assert f"/manage/{token}" in received.get_body(("plain",)).get_content()
+    assert outbox()[0].sealed_manage_token is None
 
 
 @freeze_time(NOW)

@@ -150,7 +150,7 @@ def record_outcome(
     message.attempts += 1
     message.status = outcome
     message.claimed_by = None
-    if outcome != OutboxStatus.PENDING:  # sent or given up: the manage token goes
+    if outcome == OutboxStatus.SENT:  # the link is out: the sealed token goes
         message.sealed_manage_token = None
     if outcome == OutboxStatus.SENT:
         message.transport = transport
