@@ -72,7 +72,7 @@ bench: $(VENV)/.dev
 ## translations-update: extract strings and merge them into every catalog
 translations-update: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o booking/translations/messages.pot .
-	$(BIN)/pybabel update -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -w 100 -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching
 
 ## translations: compile the catalogs (make run and make test do it when a .po changed)
 translations: $(VENV)/.runtime
