@@ -45,7 +45,7 @@ from booking.callbacks.services import (
     record_attempt,
     revoke_api_key,
 )
-from booking.core.access import admin_required, staff_required
+from booking.core.access import admin_required, me, my_offices, office_or_404, staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_error, attach_field_errors, get_or_404
 from booking.core.transactions import writes
@@ -72,25 +72,6 @@ def _setup(state) -> None:
 def office_counts(office: Office):
     """Open and overdue requests of one office, for the staff start page and calendar."""
     return counts_for_offices([office.id], utcnow())[office.id]
-
-
-def me() -> StaffUser:
-    return current_user._get_current_object()
-
-
-def my_offices() -> list[Office]:
-    if current_user.role == Role.ADMIN:
-        return list(
-            db.session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.name))
-        )
-    return [office for office in current_user.offices if office.active]
-
-
-def office_or_404(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug)) or abort(404)
-    if not current_user.can_access_office(office):
-        abort(403)
-    return office
 
 
 def load(request_id: int) -> CallbackRequest:

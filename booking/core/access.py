@@ -4,9 +4,11 @@ from collections.abc import Callable
 
 from flask import abort, current_app, request
 from flask_login import current_user
+from sqlalchemy import select
 
-from booking.auth.models import Role
-from booking.extensions import login_manager
+from booking.auth.models import Role, StaffUser
+from booking.extensions import db, login_manager
+from booking.offices.models import Office
 
 PUBLIC = "public"
 ACCESS_ATTR = "_access_rule"
@@ -62,3 +64,25 @@ def enforce_access():
     if current_user.role not in rule:
         abort(403)
     return None
+
+
+def me() -> StaffUser:
+    """The logged-in staff member (the object, not the proxy)."""
+    return current_user._get_current_object()
+
+
+def my_offices() -> list[Office]:
+    """The active offices the logged-in staff member works for (admins: all)."""
+    if current_user.role == Role.ADMIN:
+        return list(
+            db.session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.name))
+        )
+    return [office for office in current_user.offices if office.active]
+
+
+def office_or_404(slug: str) -> Office:
+    """An office by slug: 404 when unknown, 403 when not the staff member's."""
+    office = db.session.scalar(select(Office).where(Office.slug == slug)) or abort(404)
+    if not current_user.can_access_office(office):
+        abort(403)
+    return office

@@ -7,13 +7,11 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 
 from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
-from booking.auth.models import Role, StaffUser
-from booking.core.access import public, staff_required
+from booking.core.access import me, my_offices, office_or_404, public, staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_error
 from booking.core.transactions import writes
@@ -59,25 +57,6 @@ def queue_status_for(office: Office):
 
 def wait_minutes(value: timedelta) -> int:
     return max(0, int(value.total_seconds() // 60))
-
-
-def me() -> StaffUser:
-    return current_user._get_current_object()
-
-
-def my_offices() -> list[Office]:
-    if current_user.role == Role.ADMIN:
-        return list(
-            db.session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.name))
-        )
-    return [office for office in current_user.offices if office.active]
-
-
-def office_or_404(slug: str) -> Office:
-    office = db.session.scalar(select(Office).where(Office.slug == slug)) or abort(404)
-    if not current_user.can_access_office(office):
-        abort(403)
-    return office
 
 
 def entry_or_404(office: Office, entry_id: int) -> QueueEntry:
