@@ -70,9 +70,21 @@ bench: $(VENV)/.dev
 	@ls bench/*.py >/dev/null 2>&1 && for f in bench/*.py; do $(BIN)/python $$f; done || echo "no benchmarks yet"
 
 ## translations-update: extract strings and merge them into every catalog
+# de and en hold every string; the families' languages hold the public-facing ones (babel-public.cfg).
+FAMILY_LANGUAGES := ar tr uk ru fa
 translations-update: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output -o booking/translations/messages.pot .
-	$(BIN)/pybabel update -w 100 -i booking/translations/messages.pot -d booking/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel-public.cfg -k _l -k N_ --no-location --sort-output -o booking/translations/public.pot .
+	for lang in de en; do \
+	  $(BIN)/pybabel update -w 100 -i booking/translations/messages.pot -d booking/translations -l $$lang --no-fuzzy-matching --ignore-obsolete || exit 1; \
+	done
+	for lang in $(FAMILY_LANGUAGES); do \
+	  if [ -f booking/translations/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -w 100 -i booking/translations/public.pot -d booking/translations -l $$lang --no-fuzzy-matching --ignore-obsolete || exit 1; \
+	  else \
+	    $(BIN)/pybabel init -w 100 -i booking/translations/public.pot -d booking/translations -l $$lang || exit 1; \
+	  fi; \
+	done
 
 ## translations: compile the catalogs (make run and make test do it when a .po changed)
 translations: $(VENV)/.runtime
