@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export BOOKING_ENVIRONMENT ?= development
 
-.PHONY: run test test-postgres e2e-deps lint format bench translations translations-update clean
+.PHONY: run test test-postgres e2e-deps lint format bench bench-smoke translations translations-update clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -66,8 +66,15 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## bench: the slot engine, the booking race and the side-by-side HTTP run (both engines, minutes)
 bench: $(VENV)/.dev
-	@ls bench/*.py >/dev/null 2>&1 && for f in bench/*.py; do $(BIN)/python $$f; done || echo "no benchmarks yet"
+	$(BIN)/python bench/slots.py
+	$(BIN)/python bench/booking_race.py
+	$(BIN)/python bench/http_load.py
+
+## bench-smoke: every HTTP scenario for a moment, on both engines (no file written)
+bench-smoke: $(VENV)/.dev
+	$(BIN)/python bench/http_load.py --smoke
 
 ## translations-update: extract strings and merge them into every catalog
 # de and en hold every string; the families' languages hold the public-facing ones (babel-public.cfg).
