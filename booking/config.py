@@ -59,7 +59,9 @@ class DefaultConfig:
 
     BABEL_DEFAULT_LOCALE = "de"
     BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
-    LANGUAGES = ["de", "en"]
+    # Families' pages, messages, the callback form and the API; staff pages only STAFF_LANGUAGES.
+    LANGUAGES = ["de", "en", "ar", "tr", "uk", "ru", "fa"]
+    STAFF_LANGUAGES = ["de", "en"]
     DISPLAY_TIMEZONE = "Europe/Berlin"
 
     # Mail: without MAIL_SERVER, messages go to the in-app viewer only (development).

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role
+from booking.core.i18n import is_rtl, own_name, page_languages
 from booking.offices.models import OfficeKind
 from booking.schedule.engine import BERLIN
 from booking.schedule.models import AbsenceKind
@@ -33,7 +34,6 @@ WEEKDAY_LABELS = (
     _l("Saturday"),
     _l("Sunday"),
 )
-LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 STATUS_LABELS = {
     "booked": _l("booked"),
     "cancelled": _l("cancelled"),
@@ -221,7 +221,7 @@ def init_app(app: Flask) -> None:
         ROLE_LABELS=ROLE_LABELS,
         OFFICE_KIND_LABELS=OFFICE_KIND_LABELS,
         WEEKDAY_LABELS=WEEKDAY_LABELS,
-        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        own_name=own_name,
         Role=Role,
         STATUS_LABELS=STATUS_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS,
@@ -238,7 +238,8 @@ def init_app(app: Flask) -> None:
         locale = get_locale()
         return {
             "current_locale": str(locale) if locale else app.config["BABEL_DEFAULT_LOCALE"],
-            "supported_languages": app.config["LANGUAGES"],
+            "text_direction": "rtl" if is_rtl(locale) else "ltr",
+            "page_languages": page_languages(),
             # Messages are also rendered outside requests (CLI, worker): no user there.
             "logout_form": (
                 ConfirmForm() if has_request_context() and current_user.is_authenticated else None

@@ -13,6 +13,7 @@ from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.services import appointments_between
 from booking.appointments.signals import family_notice, staff_notice
 from booking.auth.models import StaffUser
+from booking.core.i18n import message_locale
 from booking.core.sealed import seal
 from booking.core.urls import public_url
 from booking.core.validation import is_mobile
@@ -25,7 +26,6 @@ from booking.notify.models import (
 )
 from booking.schedule.engine import BERLIN
 
-# The family's language when we have a catalog for it, else German.
 NO_LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
@@ -42,11 +42,6 @@ def fit(column, text: str) -> str:
 
 def subject_line(text: str) -> str:
     return fit(OutboxMessage.__table__.c.subject, one_line(text))
-
-
-def message_locale(language: str | None) -> str:
-    supported = current_app.config["LANGUAGES"]
-    return language if language in supported else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def site_url(path: str) -> str:

@@ -1,6 +1,5 @@
 import secrets
 
-from babel import Locale, UnknownLocaleError
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -8,6 +7,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from booking.appointments.booking import MAX_NOTE
+from booking.core.i18n import own_name
 from booking.core.validation import is_mobile, normalize_phone
 from booking.public.services import MAX_CANCEL_REASON
 from booking.templating import language_name
@@ -22,15 +22,6 @@ def language_choices() -> list[tuple[str, str]]:
     """The family languages, each named in the reader's language (for staff)."""
     locale = str(get_locale())
     return [(code, language_name(code, locale)) for code in FAMILY_LANGUAGES]
-
-
-def own_name(code: str) -> str:
-    """A language's name in itself ("ar" -> "العربية"), capitalised where the script has case."""
-    try:
-        name = Locale.parse(code).get_display_name(code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
-    return name[:1].upper() + name[1:]
 
 
 def family_language_choices() -> list[tuple[str, str, dict]]:
