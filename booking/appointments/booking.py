@@ -29,13 +29,13 @@ from booking.appointments.models import (
 from booking.appointments.services import log_event
 from booking.appointments.signals import tell_caseworker, tell_family
 from booking.audit.services import record_event
-from booking.auth.models import StaffUser
+from booking.auth.models import StaffLanguage, StaffUser
 from booking.core.transactions import begin_write
 from booking.core.validation import is_language_code, normalize_phone
 from booking.extensions import db
 from booking.offices.models import Service
 from booking.public.models import retire_token
-from booking.schedule.engine import BERLIN
+from booking.schedule.engine import BERLIN, rank_caseworkers
 from booking.schedule.services import grid_and_free_slots
 
 MAX_NOTE = 500
@@ -154,8 +154,10 @@ def _candidates(
     staff_id: int | None,
     exclude_id: int | None = None,
     by_staff: bool = False,
+    language: str | None = None,
 ) -> list[int]:
-    """Caseworkers free at `start`, least booked that day first.
+    """Caseworkers free at `start`: speakers of the family's `language` first, then the
+    least booked that day (engine.rank_caseworkers).
 
     The engine decides, for every booking, move and restore alike: NotASlot when `start` is
     no slot time of the service (outside hours, on a closed day or holiday, inside the notice
@@ -191,7 +193,16 @@ def _candidates(
             .group_by(Appointment.staff_id)
         ).all()
     )
-    return sorted(staff_ids, key=lambda staff: (load.get(staff, 0), staff))
+    spoken: dict[int, set[str]] = {}
+    if language:
+        rows = db.session.execute(
+            select(StaffLanguage.staff_id, StaffLanguage.code).where(
+                StaffLanguage.staff_id.in_(staff_ids), StaffLanguage.code == language
+            )
+        )
+        for staff, code in rows:
+            spoken.setdefault(staff, set()).add(code)
+    return rank_caseworkers(staff_ids, load, spoken, language)
 
 
 def email_key(email: str | None) -> str | None:
@@ -310,7 +321,7 @@ def book_appointment(
             idempotency_key = None
     if actor is None:
         _check_open_bookings(service, family, now)
-    candidates = _candidates(service, start, now, staff_id)
+    candidates = _candidates(service, start, now, staff_id, language=family.language)
     token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
     appointment = Appointment(
         service_id=service.id,
@@ -385,7 +396,13 @@ def move_appointment(
     _require_changeable(appointment, now, actor)
     service = appointment.service
     candidates = _candidates(
-        service, start, now, None, exclude_id=appointment.id, by_staff=actor is not None
+        service,
+        start,
+        now,
+        None,
+        exclude_id=appointment.id,
+        by_staff=actor is not None,
+        language=appointment.language,
     )
     if appointment.staff_id in candidates:  # keep the caseworker when they are free
         candidates.remove(appointment.staff_id)

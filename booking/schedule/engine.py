@@ -232,9 +232,33 @@ def free_slots(
     ]
 
 
-def choose_caseworker(candidates: Iterable[int], load: Mapping[int, int]) -> int:
-    """The least booked caseworker that day; ties go to the lowest id (stable, testable)."""
-    return min(candidates, key=lambda staff_id: (load.get(staff_id, 0), staff_id))
+def rank_caseworkers(
+    candidates: Iterable[int],
+    load: Mapping[int, int],
+    languages: Mapping[int, Iterable[str]] | None = None,
+    language: str | None = None,
+) -> list[int]:
+    """Who gets a pooled booking, best first: a speaker of the family's `language` (so no
+    interpreter is needed), then the least booked that day, then the lowest id (stable)."""
+    languages = languages or {}
+
+    def speaks(staff_id: int) -> bool:
+        return bool(language) and language in set(languages.get(staff_id, ()))
+
+    return sorted(
+        set(candidates),
+        key=lambda staff_id: (not speaks(staff_id), load.get(staff_id, 0), staff_id),
+    )
+
+
+def choose_caseworker(
+    candidates: Iterable[int],
+    load: Mapping[int, int],
+    languages: Mapping[int, Iterable[str]] | None = None,
+    language: str | None = None,
+) -> int:
+    """The first of rank_caseworkers: a speaker of the language, else the least booked."""
+    return rank_caseworkers(candidates, load, languages, language)[0]
 
 
 @dataclass(frozen=True)
