@@ -6,6 +6,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import UTCDateTime, enum_type, utcnow
 from booking.extensions import db
+from booking.offices.texts import (
+    OFFICE_TEXT_FIELDS,
+    SERVICE_TEXT_FIELDS,
+    clean_translations,
+    text_in,
+)
 
 
 class OfficeKind(enum.StrEnum):
@@ -13,11 +19,39 @@ class OfficeKind(enum.StrEnum):
     WELCOME_POINT = "welcome_point"
 
 
+class HasTexts:
+    """Texts in several languages: German in the field's column, others in `translations`."""
+
+    TEXT_FIELDS: tuple[str, ...] = ()
+    translations: dict
+
+    def text_in(self, field: str, language: object) -> str:
+        return text_in(getattr(self, field), self.translations, field, language)
+
+    def local(self, field: str) -> str:
+        """The field in the language being spoken (page or message), else in German."""
+        from flask_babel import get_locale  # only here: the model stays usable without Flask
+
+        return self.text_in(field, get_locale())
+
+    def translation(self, field: str, language: str) -> str:
+        """Only the text given for `language` (empty when it falls back to German)."""
+        return ((self.translations or {}).get(field) or {}).get(language, "")
+
+    def set_translations(self, values: dict[str, dict[str, str | None]]) -> None:
+        # A new dict each time: the JSON column only notices assignment, not mutation.
+        self.translations = clean_translations(values)
+
+
+def bring_lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
 def enum_values(enum_cls: type[enum.Enum]) -> list[str]:
     return [member.value for member in enum_cls]
 
 
-class Office(db.Model):
+class Office(HasTexts, db.Model):
     __tablename__ = "office"
     __table_args__ = (
         sa.CheckConstraint(
@@ -34,6 +68,12 @@ class Office(db.Model):
     operator: Mapped[str] = mapped_column(sa.String(200))
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     public_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # How to get there (entrance, floor, tram stop), shown on the office page and in emails.
+    directions: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
+    # Texts in other languages than German: {field: {language: text}} (booking/offices/texts.py).
+    translations: Mapped[dict] = mapped_column(
+        sa.JSON, default=dict, server_default=sa.text("'{}'")
+    )
     active: Mapped[bool] = mapped_column(default=True)
     # Callback requests are due at callback_due_time (Berlin) of the Nth working day after
     # the call (booking/callbacks/due.py); "unreachable" needs this many failed attempts.
@@ -45,6 +85,8 @@ class Office(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    TEXT_FIELDS = OFFICE_TEXT_FIELDS
+
     services: Mapped[list["Service"]] = relationship(
         back_populates="office", order_by="Service.name"
     )
@@ -53,7 +95,7 @@ class Office(db.Model):
         return f"<Office {self.slug}>"
 
 
-class Service(db.Model):
+class Service(HasTexts, db.Model):
     """What a family can come for at one office, with its booking rules."""
 
     __tablename__ = "service"
@@ -73,6 +115,9 @@ class Service(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     # What a family should bring, one item per line (see bring_items).
     please_bring: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
+    translations: Mapped[dict] = mapped_column(
+        sa.JSON, default=dict, server_default=sa.text("'{}'")
+    )
     minutes: Mapped[int]
     buffer_minutes: Mapped[int] = mapped_column(default=0)
     # A grid step shorter than minutes + buffer; None means back to back.
@@ -87,9 +132,19 @@ class Service(db.Model):
 
     office: Mapped[Office] = relationship(back_populates="services")
 
+    TEXT_FIELDS = SERVICE_TEXT_FIELDS
+
     @property
     def bring_items(self) -> list[str]:
-        return [line.strip() for line in (self.please_bring or "").splitlines() if line.strip()]
+        return bring_lines(self.please_bring)
+
+    def bring_items_in(self, language: object) -> list[str]:
+        return bring_lines(self.text_in("please_bring", language))
+
+    @property
+    def local_bring_items(self) -> list[str]:
+        """What to bring in the language being spoken, else in German."""
+        return bring_lines(self.local("please_bring"))
 
     @bring_items.setter
     def bring_items(self, items: list[str]) -> None:

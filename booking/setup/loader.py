@@ -17,6 +17,7 @@ from booking.core.validation import (
     is_slug,
     normalize_phone,
 )
+from booking.offices.texts import DEFAULT_LANGUAGE, TEXT_LANGUAGES
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OFFICE_KINDS = ("unit", "welcome_point")
@@ -46,6 +47,9 @@ class OfficeSpec:
     callback_due_days: int = 2
     callback_due_time: time = time(16, 0)
     callback_max_attempts: int = 3
+    directions: str = ""
+    # Texts in other languages: {field: {language: text}}; German is in the fields above.
+    translations: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class ServiceSpec:
     horizon_days: int = 60
     max_open_bookings_per_contact: int = 2
     public: bool = True
+    translations: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,9 @@ class _Entry:
             if required:
                 self.fail(f'"{key}" is missing')
             return None
+        return self._one_text(key, value, max_length)
+
+    def _one_text(self, key: str, value: Any, max_length: int) -> str | None:
         if not isinstance(value, str) or not value.strip():
             self.fail(f'"{key}" must be a non-empty text')
             return None
@@ -139,6 +147,40 @@ class _Entry:
             self.fail(f'"{key}" is longer than {max_length} characters')
             return None
         return value.strip()
+
+    def languages_of(self, key: str) -> dict[str, Any] | None:
+        """A text key's table of languages ({ de = "…", ar = "…" }), checked; None if plain."""
+        value = self.raw.get(key)
+        if not isinstance(value, dict):
+            return None
+        unknown = [code for code in value if code not in TEXT_LANGUAGES]
+        if unknown:
+            self.fail(
+                f'"{key}" has unknown language {", ".join(map(repr, unknown))} '
+                f"(use {', '.join(TEXT_LANGUAGES)})"
+            )
+        if DEFAULT_LANGUAGE not in value:
+            self.fail(f'"{key}" needs its German text: add {DEFAULT_LANGUAGE} = "…" to the table')
+        return {code: text for code, text in value.items() if code in TEXT_LANGUAGES}
+
+    def local_text(
+        self, key: str, translations: dict, required: bool = True, max_length: int = 300
+    ) -> str | None:
+        """A text key, plain (German) or a table by language; other languages go to
+        `translations[key]`, German is returned."""
+        table = self.languages_of(key)
+        if table is None:
+            return self.text(key, required, max_length)
+        german = None
+        for code, value in table.items():
+            text = self._one_text(f"{key}.{code}", value, max_length)
+            if text is None:
+                continue
+            if code == DEFAULT_LANGUAGE:
+                german = text
+            else:
+                translations.setdefault(key, {})[code] = text
+        return german
 
     def integer(self, key: str, default: int | None, low: int, high: int) -> int | None:
         value = self.raw.get(key, default)
@@ -234,11 +276,13 @@ def _email(entry: _Entry, value: str | None) -> str | None:
 def _parse_office(entry: _Entry) -> OfficeSpec | None:
     entry.check_keys(
         {"slug", "name", "kind", "district", "address", "operator", "phone", "public_notes"}
-        | {"callback_due_days", "callback_due_time", "callback_max_attempts"}
+        | {"directions", "callback_due_days", "callback_due_time", "callback_max_attempts"}
     )
     slug = _slug(entry)
-    name, address = entry.text("name", max_length=200), entry.text("address")
-    operator = entry.text("operator", max_length=200)
+    texts: dict = {}
+    name = entry.local_text("name", texts, max_length=200)
+    address = entry.local_text("address", texts)
+    operator = entry.local_text("operator", texts, max_length=200)
     kind = entry.text("kind", max_length=20)
     if kind is not None and kind not in OFFICE_KINDS:
         entry.fail(f'"kind" must be one of {", ".join(OFFICE_KINDS)}, not "{kind}"')
@@ -249,7 +293,8 @@ def _parse_office(entry: _Entry) -> OfficeSpec | None:
         if normalized is None:
             entry.fail(f'"{phone}" is no valid phone number')
         phone = normalized
-    notes = entry.text("public_notes", required=False, max_length=2000) or ""
+    notes = entry.local_text("public_notes", texts, required=False, max_length=2000) or ""
+    directions = entry.local_text("directions", texts, required=False, max_length=2000) or ""
     due_days = entry.integer("callback_due_days", 2, 1, 20)
     due_time = entry.clock("callback_due_time") if "callback_due_time" in entry.raw else time(16)
     max_attempts = entry.integer("callback_max_attempts", 3, 1, 10)
@@ -257,7 +302,7 @@ def _parse_office(entry: _Entry) -> OfficeSpec | None:
         return None
     return OfficeSpec(
         slug, name, kind, address, operator, district, phone, notes,
-        due_days, due_time, max_attempts,
+        due_days, due_time, max_attempts, directions, texts,
     )  # fmt: skip
 
 
@@ -279,9 +324,10 @@ def _parse_service(entry: _Entry) -> ServiceSpec | None:
         }
     )
     slug, office = _slug(entry), _slug(entry, "office")
-    name = entry.text("name", max_length=200)
-    description = entry.text("description", required=False, max_length=2000) or ""
-    please_bring = _bring_items(entry)
+    texts: dict = {}
+    name = entry.local_text("name", texts, max_length=200)
+    description = entry.local_text("description", texts, required=False, max_length=2000) or ""
+    please_bring = _local_bring_items(entry, texts)
     if "minutes" not in entry.raw:
         entry.fail('"minutes" is missing')
     minutes = entry.integer("minutes", None, 5, 480)
@@ -295,19 +341,45 @@ def _parse_service(entry: _Entry) -> ServiceSpec | None:
     )
     if None in (slug, office, name, minutes):
         return None
-    return ServiceSpec(slug, office, name, minutes, description, please_bring, **spec)
+    return ServiceSpec(
+        slug, office, name, minutes, description, please_bring, **spec, translations=texts
+    )
 
 
-def _bring_items(entry: _Entry) -> tuple[str, ...]:
+def _local_bring_items(entry: _Entry, translations: dict) -> tuple[str, ...]:
+    """please_bring: a list (German) or a table of lists by language."""
+    table = entry.languages_of("please_bring")
+    if table is None:
+        return _bring_items(entry, "please_bring", entry.raw.get("please_bring"))
+    german: tuple[str, ...] = ()
+    for code, value in table.items():
+        items = _bring_items(entry, f"please_bring.{code}", value)
+        if not items:
+            entry.fail(f'"please_bring.{code}" must be a non-empty list of texts')
+        elif code == DEFAULT_LANGUAGE:
+            german = items
+        else:
+            translations.setdefault("please_bring", {})[code] = "\n".join(items)
+    return german
+
+
+def _bring_items(entry: _Entry, key: str, value: Any) -> tuple[str, ...]:
     """What to bring: a list of short texts, one item each (stored one per line)."""
-    items = tuple(item.strip() for item in entry.text_list("please_bring"))
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        entry.fail(f'"{key}" must be a list of texts')
+        return ()
+    if len(set(value)) != len(value):
+        entry.fail(f'"{key}" names an entry twice')
+    items = tuple(item.strip() for item in value)
     if len(items) > MAX_BRING_ITEMS:
-        entry.fail(f'"please_bring" has more than {MAX_BRING_ITEMS} items')
+        entry.fail(f'"{key}" has more than {MAX_BRING_ITEMS} items')
     for item in items:
         if not item or "\n" in item or "\r" in item:
-            entry.fail('"please_bring" items must be non-empty texts of one line')
+            entry.fail(f'"{key}" items must be non-empty texts of one line')
         elif len(item) > MAX_BRING_ITEM_LENGTH:
-            entry.fail(f'"please_bring" item is longer than {MAX_BRING_ITEM_LENGTH} characters')
+            entry.fail(f'"{key}" item is longer than {MAX_BRING_ITEM_LENGTH} characters')
     return items
 
 

@@ -101,6 +101,8 @@ def _apply_offices(plan: SetupPlan, report: SetupReport) -> dict[str, Office]:
             "operator": spec.operator,
             "phone": spec.phone,
             "public_notes": spec.public_notes,
+            "directions": spec.directions,
+            "translations": spec.translations,
             "callback_due_days": spec.callback_due_days,
             "callback_due_time": spec.callback_due_time,
             "callback_max_attempts": spec.callback_max_attempts,
@@ -133,6 +135,7 @@ def _apply_services(plan, offices, report, problems) -> dict[str, Service]:
             "horizon_days": spec.horizon_days,
             "max_open_bookings_per_contact": spec.max_open_bookings_per_contact,
             "public": spec.public,
+            "translations": spec.translations,
         }
         services[spec.slug], state = _upsert(Service, {"slug": spec.slug}, values)
         _count(report, "services", state)

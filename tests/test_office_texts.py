@@ -1,0 +1,139 @@
+"""Office and service texts in the families' languages: setup file, pages, messages, admin."""
+
+import textwrap
+
+import pytest
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.offices.models import Office, Service
+from booking.offices.texts import clean_translations, text_in
+from booking.setup.loader import SetupFileError, parse_setup
+
+OFFICE = {
+    "slug": "wp-mitte",
+    "kind": "welcome_point",
+    "address": "Ratinger Straße, Düsseldorf",
+    "operator": "Stadt",
+}
+
+
+def plan_of(office: dict | None = None, service: dict | None = None):
+    data = {"office": [{**OFFICE, "name": "Welcome Point Mitte", **(office or {})}]}
+    if service is not None:
+        data["service"] = [{"slug": "wp-beratung", "office": "wp-mitte", "minutes": 30, **service}]
+    return parse_setup(data)
+
+
+def problems_of(**kwargs) -> str:
+    with pytest.raises(SetupFileError) as caught:
+        plan_of(**kwargs)
+    return "\n".join(caught.value.problems)
+
+
+def test_a_text_key_takes_a_table_of_languages():
+    plan = plan_of(
+        office={
+            "name": {"de": "Welcome Point Mitte", "ar": "نقطة الترحيب ميته", "tr": "Karşılama"},
+            "directions": {"de": "2. Stock", "uk": "2-й поверх"},
+        },
+        service={
+            "name": {"de": "Beratung", "fa": "مشاوره"},
+            "description": "Nur Deutsch",
+            "please_bring": {"de": ["Pass", "Briefe"], "ru": ["Паспорт", "Письма"]},
+        },
+    )
+    office, service = plan.offices[0], plan.services[0]
+    assert office.name == "Welcome Point Mitte" and office.directions == "2. Stock"
+    assert office.translations == {
+        "name": {"ar": "نقطة الترحيب ميته", "tr": "Karşılama"},
+        "directions": {"uk": "2-й поверх"},
+    }
+    assert service.name == "Beratung" and service.description == "Nur Deutsch"
+    assert service.please_bring == ("Pass", "Briefe")
+    assert service.translations == {
+        "name": {"fa": "مشاوره"},
+        "please_bring": {"ru": "Паспорт\nПисьма"},
+    }
+
+
+def test_a_plain_string_is_german_and_has_no_translations():
+    plan = plan_of(service={"name": "Beratung", "please_bring": ["Pass"]})
+    assert plan.offices[0].name == "Welcome Point Mitte"
+    assert plan.offices[0].translations == {} and plan.services[0].translations == {}
+    assert plan.services[0].please_bring == ("Pass",)
+
+
+def test_a_table_without_german_is_refused_naming_office_and_key():
+    text = problems_of(office={"name": {"ar": "نقطة", "tr": "Nokta"}})
+    assert "[[office]] #1 (wp-mitte)" in text
+    assert '"name" needs its German text' in text
+    text = problems_of(service={"name": "B", "please_bring": {"tr": ["Pasaport"]}})
+    assert "[[service]] #1 (wp-beratung)" in text and '"please_bring" needs its German' in text
+
+
+def test_unknown_language_codes_are_refused():
+    text = problems_of(office={"public_notes": {"de": "Hallo", "xx": "?", "fr": "Bonjour"}})
+    assert "[[office]] #1 (wp-mitte)" in text
+    assert "\"public_notes\" has unknown language 'xx', 'fr'" in text
+    assert "de, en, ar, tr, uk, ru, fa" in text
+
+
+def test_empty_texts_are_refused_per_language():
+    assert '"name.ar" must be a non-empty text' in problems_of(
+        office={"name": {"de": "X", "ar": " "}}
+    )
+    assert '"name" must be a non-empty text' in problems_of(office={"name": ""})
+    assert '"name" needs its German text' in problems_of(office={"name": {}})
+    text = problems_of(service={"name": "B", "please_bring": {"de": ["Pass"], "tr": []}})
+    assert '"please_bring.tr" must be a non-empty list of texts' in text
+    text = problems_of(service={"name": {"de": "B", "tr": 3}})
+    assert '"name.tr" must be a non-empty text' in text
+
+
+def test_text_in_falls_back_to_german():
+    translations = {"name": {"ar": "اسم"}}
+    assert text_in("Name", translations, "name", "ar") == "اسم"
+    assert text_in("Name", translations, "name", "tr") == "Name"
+    assert text_in("Name", translations, "name", "ar_EG") == "اسم"
+    assert text_in("Name", None, "name", None) == "Name"
+    assert clean_translations({"name": {"de": "x", "ar": " ", "tr": " T ", "xx": "?"}}) == {
+        "name": {"tr": "T"}
+    }
+
+
+SETUP = textwrap.dedent(
+    """
+    [[office]]
+    slug = "wp-mitte"
+    kind = "welcome_point"
+    name = { de = "Welcome Point Mitte", ar = "Welcome Point Mitte (نقطة الترحيب)" }
+    address = "Ratinger Straße, Düsseldorf"
+    operator = "Stadt"
+    directions = { de = "Eingang im Hof", ar = "المدخل في الفناء" }
+
+    [[service]]
+    slug = "wp-beratung"
+    office = "wp-mitte"
+    name = { de = "Beratung", ar = "استشارة", tr = "Danışmanlık" }
+    please_bring = { de = ["Pass"], ar = ["جواز السفر"] }
+    minutes = 30
+    """
+)
+
+
+def test_loading_stores_the_translations_and_twice_changes_nothing(runner, tmp_path):
+    path = tmp_path / "setup.toml"
+    path.write_text(SETUP, encoding="utf-8")
+    result = runner.invoke(args=["setup", "load", str(path)])
+    assert result.exit_code == 0, result.output
+    service = db.session.scalar(select(Service).where(Service.slug == "wp-beratung"))
+    assert service.name == "Beratung"
+    assert service.text_in("name", "tr") == "Danışmanlık"
+    assert service.bring_items_in("ar") == ["جواز السفر"]
+    assert service.bring_items_in("uk") == ["Pass"]
+    office = db.session.scalar(select(Office).where(Office.slug == "wp-mitte"))
+    assert office.directions == "Eingang im Hof"
+    assert office.text_in("directions", "ar") == "المدخل في الفناء"
+    again = runner.invoke(args=["setup", "load", str(path)])
+    assert "Nothing to change" in again.output
