@@ -137,3 +137,88 @@ def test_loading_stores_the_translations_and_twice_changes_nothing(runner, tmp_p
     assert office.text_in("directions", "ar") == "المدخل في الفناء"
     again = runner.invoke(args=["setup", "load", str(path)])
     assert "Nothing to change" in again.output
+
+
+SEVEN = ["de", "en", "ar", "tr", "uk", "ru", "fa"]
+
+
+@pytest.fixture
+def app(app_factory):
+    """The families' seven languages switched on (as issue 10 makes them)."""
+    app = app_factory(LANGUAGES=SEVEN)
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def translated(bookable_service):
+    service = bookable_service
+    service.please_bring = "Personalausweis"
+    service.set_translations(
+        {
+            "name": {"ar": "استشارة وتقديم الطلب", "en": "Advice and application"},
+            "please_bring": {"ar": "بطاقة الهوية"},
+        }
+    )
+    office = service.office
+    office.directions = "Eingang im Hof, 2. Stock"
+    office.set_translations(
+        {"name": {"ar": "مكتب المساعدة"}, "directions": {"ar": "المدخل في الفناء"}}
+    )
+    db.session.commit()
+    return service
+
+
+def test_office_page_in_arabic_with_german_where_nothing_is_given(client, translated):
+    html = client.get("/offices/eingliederungshilfe?lang=ar").get_data(as_text=True)
+    assert "<h1>مكتب المساعدة</h1>" in html
+    assert "المدخل في الفناء" in html and "Eingang im Hof" not in html
+    assert "استشارة وتقديم الطلب" in html and "Beratung und Antragsaufnahme" not in html
+    assert "Willi-Becker-Allee 7" in html  # no Arabic address given: the German one
+
+
+def test_turkish_pages_fall_back_to_german(client, translated):
+    html = client.get("/offices/eingliederungshilfe?lang=tr").get_data(as_text=True)
+    assert "<h1>Eingliederungshilfe</h1>" in html
+    assert "Eingang im Hof, 2. Stock" in html and "المدخل" not in html
+    assert "Beratung und Antragsaufnahme" in html
+    html = client.get("/book?lang=tr").get_data(as_text=True)
+    assert "Beratung und Antragsaufnahme" in html
+
+
+def test_booking_pages_and_api_in_arabic(app, client, translated):
+    html = client.get("/book/beratung-35a?lang=ar").get_data(as_text=True)
+    assert "<h1>استشارة وتقديم الطلب</h1>" in html and "مكتب المساعدة" in html
+    api = app.test_client()  # no session: the API follows Accept-Language
+    offices = api.get("/api/v1/offices", headers={"Accept-Language": "ar"}).get_json()
+    assert offices[0]["name"] == "مكتب المساعدة"
+    assert offices[0]["services"][0]["name"] == "استشارة وتقديم الطلب"
+    german = api.get("/api/v1/offices").get_json()
+    assert german[0]["services"][0]["name"] == "Beratung und Antragsaufnahme"
+
+
+def booked_message(service, language: str):
+    from booking.appointments.booking import book_appointment, check_family_details
+    from booking.notify.models import OutboxMessage
+    from tests.test_slot_engine import DB_NOW, TEN
+
+    family = check_family_details("Familie", "f@example.org", None, language, False, "")
+    book_appointment(service, TEN, family, DB_NOW)
+    return db.session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+
+
+def test_the_familys_message_uses_their_language(app, translated):
+    message = booked_message(translated, "ar")
+    assert "استشارة وتقديم الطلب" in message.subject
+    for body in (message.body_text, message.body_html):
+        assert "مكتب المساعدة" in body and "المدخل في الفناء" in body
+        assert "بطاقة الهوية" in body
+        assert "Beratung und Antragsaufnahme" not in body and "Personalausweis" not in body
+
+
+def test_a_message_in_a_language_without_texts_is_german(app, translated):
+    message = booked_message(translated, "uk")
+    assert "Beratung und Antragsaufnahme" in message.subject
+    assert "Personalausweis" in message.body_text
+    assert "Eingang im Hof, 2. Stock" in message.body_text
+    assert "بطاقة" not in message.body_text

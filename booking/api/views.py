@@ -138,13 +138,13 @@ def offices():
         [
             {
                 "slug": office.slug,
-                "name": office.name,
+                "name": office.local("name"),
                 "kind": office.kind.value,
                 "district": office.district,
-                "address": office.address,
-                "operator": office.operator,
+                "address": office.local("address"),
+                "operator": office.local("operator"),
                 "services": [
-                    {"slug": s.slug, "name": s.name, "minutes": s.minutes}
+                    {"slug": s.slug, "name": s.local("name"), "minutes": s.minutes}
                     for s in office.services
                     if s.public and s.active
                 ],

@@ -92,7 +92,7 @@ def queue_family_message(
         "local_end": appointment.ends_at.astimezone(BERLIN),
     }
     with force_locale(message_locale(appointment.language)):
-        subject = subject_line(f"{SUBJECTS[kind]()} – {appointment.service.name}")
+        subject = subject_line(f"{SUBJECTS[kind]()} – {appointment.service.local('name')}")
         if channel == OutboxChannel.SMS:
             text = render_template("notify/family.sms.txt", **context)
             html = None
