@@ -59,7 +59,7 @@ def test_german_catalog_translates_every_string():
 
 
 # Catalogs whose translation is under way; strict, so a finished one must leave this set.
-BEING_TRANSLATED = {"ru"}
+BEING_TRANSLATED = set()
 
 
 @pytest.mark.parametrize(
