@@ -573,7 +573,7 @@ def test_no_free_times_page_gives_the_office_phone(client, service):
 
 @freeze_time(NOW)
 def test_cancelled_message_gives_the_office_phone(client, service):
-    _, confirmation = book(client)
+    _, confirmation = book(client, language="de")
     path = manage_path(confirmation.get_data(as_text=True))
     client.post(f"{path}/cancel")
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "cancelled"))
