@@ -16,6 +16,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import Length
 
 import booking
+from booking.admin.forms import OTHER_TEXT_LANGUAGES
 from booking.appointments.models import Appointment
 from booking.auth.models import StaffLanguage, StaffUser
 from booking.callbacks.models import CallAttempt, CallbackApiKey, CallbackRequest
@@ -75,9 +76,19 @@ FIELD_COLUMNS = {
     "public.forms.FamilyDetailsForm.name": Appointment.__table__.c.family_name,
     "public.forms.FamilyDetailsForm.note": Appointment.__table__.c.family_note,
 }
+# An office's or service's text in another language fills the JSON map `translations`,
+# with the limit of the German text's column.
+for _form, _model in (("OfficeForm", Office), ("ServiceForm", Service)):
+    for _field in _model.TEXT_FIELDS:
+        for _code in OTHER_TEXT_LANGUAGES:
+            FIELD_COLUMNS[f"admin.forms.{_form}.{_field}__{_code}"] = _model.__table__.c[_field]
 # Text fields never stored as typed, and why (each reason is checked below where it can be).
 NOT_STORED = {
     "admin.forms.ServiceForm.please_bring": "a list of lines in a Text column",
+    **{
+        f"admin.forms.ServiceForm.please_bring__{code}": "a list of lines in the translations"
+        for code in OTHER_TEXT_LANGUAGES
+    },
     "admin.forms.StaffForm.languages": "split into language codes, each checked",
     "callbacks.forms.AddToRequestForm.urgent": "a flag",
     "callbacks.forms.CloseForm.appointment_reference": "looked up, never stored",

@@ -222,3 +222,77 @@ def test_a_message_in_a_language_without_texts_is_german(app, translated):
     assert "Personalausweis" in message.body_text
     assert "Eingang im Hof, 2. Stock" in message.body_text
     assert "بطاقة" not in message.body_text
+
+
+def admin_login(auth, make_staff):
+    from booking.auth.models import Role
+
+    auth.login(make_staff(Role.ADMIN, name="Andrea Admin").email)
+
+
+def test_admin_form_has_a_field_per_language_named_in_its_own_script(
+    client, auth, make_staff, translated
+):
+    admin_login(auth, make_staff)
+    html = client.get(f"/admin/services/{translated.id}/edit").get_data(as_text=True)
+    assert '<label for="name" lang="de">Deutsch</label>' in html
+    assert '<label for="name__ar" lang="ar">العربية</label>' in html
+    assert '<label for="name__tr" lang="tr">Türkçe</label>' in html
+    assert '<label for="please_bring__uk" lang="uk">Українська</label>' in html
+    assert 'dir="rtl" id="name__ar" lang="ar"' in html and 'dir="rtl" id="name__fa"' in html
+    assert 'value="استشارة وتقديم الطلب"' in html  # the stored Arabic name
+    assert "بطاقة الهوية</textarea>" in html
+
+
+def test_admin_edits_translations_german_stays_required(client, auth, make_staff, translated):
+    admin_login(auth, make_staff)
+    office = translated.office
+    form = {
+        "name": "Eingliederungshilfe",
+        "slug": office.slug,
+        "kind": "unit",
+        "address": office.address,
+        "operator": "Jugendamt",
+        "directions": "Eingang im Hof",
+        "name__tr": "Entegrasyon yardımı",
+        "name__ar": "",
+        "directions__fa": "ورودی در حیاط",
+    }
+    response = client.post(f"/admin/offices/{office.id}/edit", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    assert office.text_in("name", "tr") == "Entegrasyon yardımı"
+    assert office.text_in("name", "ar") == "Eingliederungshilfe"  # emptied: German again
+    assert office.text_in("directions", "fa") == "ورودی در حیاط"
+    # A language field left out of the POST keeps its text, as every admin field does.
+    assert office.translations == {
+        "name": {"tr": "Entegrasyon yardımı"},
+        "directions": {"ar": "المدخل في الفناء", "fa": "ورودی در حیاط"},
+    }
+    refused = client.post(f"/admin/offices/{office.id}/edit", data=dict(form, name=""))
+    assert refused.status_code == 200
+    page = refused.get_data(as_text=True)
+    assert "Dieses Feld ist erforderlich." in page
+    assert 'value="Entegrasyon yardımı"' in page  # what was typed is kept
+    db.session.expire_all()
+    assert office.name == "Eingliederungshilfe"
+
+
+def test_admin_edits_a_services_please_bring_per_language(client, auth, make_staff, translated):
+    admin_login(auth, make_staff)
+    service = translated
+    data = {
+        "office_id": service.office_id,
+        "name": service.name,
+        "slug": service.slug,
+        "minutes": "45",
+        "please_bring": "Pass",
+        "please_bring__tr": "Pasaport\n\n  Mektuplar  ",
+        "name__ar": "استشارة",
+    }
+    assert client.post(f"/admin/services/{service.id}/edit", data=data).status_code == 302
+    db.session.expire_all()
+    assert service.bring_items_in("tr") == ["Pasaport", "Mektuplar"]
+    assert service.bring_items_in("ar") == ["بطاقة الهوية"]  # not sent: kept
+    assert service.bring_items_in("uk") == ["Pass"]
+    assert service.text_in("name", "ar") == "استشارة"

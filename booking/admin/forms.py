@@ -31,6 +31,10 @@ from booking.core.validation import (
     split_language_codes,
 )
 from booking.offices.models import OfficeKind
+from booking.offices.texts import DEFAULT_LANGUAGE, OWN_NAMES, RTL_LANGUAGES, TEXT_LANGUAGES
+
+# The languages besides German an office or service text can be given in (optional each).
+OTHER_TEXT_LANGUAGES = tuple(code for code in TEXT_LANGUAGES if code != DEFAULT_LANGUAGE)
 
 
 def slug_check(form, field) -> None:
@@ -93,7 +97,10 @@ class OfficeForm(FlaskForm):
     operator = StringField(_l("Operator"), validators=[required(), Length(max=200)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), phone_check])
     public_notes = TextAreaField(
-        _l("Public notes (directions, step-free access)"), validators=[Length(max=2000)]
+        _l("Public notes (e.g. step-free access)"), validators=[Length(max=2000)]
+    )
+    directions = TextAreaField(
+        _l("Directions (entrance, floor, nearest stop)"), validators=[Length(max=2000)]
     )
     callback_due_days = IntegerField(
         _l("Callbacks are due after this many working days"),
@@ -182,3 +189,71 @@ class StaffForm(FlaskForm):
         validators=[Length(max=200), languages_check],
         filters=[language_codes_text],
     )
+
+
+def translation_field_name(field: str, language: str) -> str:
+    return f"{field}__{language}"
+
+
+def add_translation_fields(form_class, texts: dict[str, tuple]) -> None:
+    """One optional field per other language for each text field (`name__ar`, …), labelled
+    with the language's own name; the German field stays the required one."""
+    for field, (field_class, max_length, *checks) in texts.items():
+        for code in OTHER_TEXT_LANGUAGES:
+            setattr(
+                form_class,
+                translation_field_name(field, code),
+                field_class(
+                    OWN_NAMES[code],
+                    validators=[Optional(), Length(max=max_length), *checks],
+                    render_kw={"lang": code, "dir": "rtl" if code in RTL_LANGUAGES else "ltr"},
+                ),
+            )
+    form_class.TRANSLATED = tuple(texts)
+    form_class.TRANSLATIONS = {
+        field: tuple(translation_field_name(field, code) for code in OTHER_TEXT_LANGUAGES)
+        for field in texts
+    }
+    form_class.DEFAULT_LANGUAGE = (DEFAULT_LANGUAGE, OWN_NAMES[DEFAULT_LANGUAGE])
+
+
+def translation_data(obj) -> dict[str, str]:
+    """The stored translations of an office or service, as form data."""
+    return {
+        translation_field_name(field, code): obj.translation(field, code)
+        for field in obj.TEXT_FIELDS
+        for code in OTHER_TEXT_LANGUAGES
+    }
+
+
+def translations_from(data: dict, fields) -> dict[str, dict[str, str | None]]:
+    return {
+        field: {
+            code: data.get(translation_field_name(field, code)) for code in OTHER_TEXT_LANGUAGES
+        }
+        for field in fields
+    }
+
+
+add_translation_fields(
+    OfficeForm,
+    {
+        "name": (StringField, 200),
+        "address": (StringField, 300),
+        "operator": (StringField, 200),
+        "public_notes": (TextAreaField, 2000),
+        "directions": (TextAreaField, 2000),
+    },
+)
+add_translation_fields(
+    ServiceForm,
+    {
+        "name": (StringField, 200),
+        "description": (TextAreaField, 2000),
+        "please_bring": (
+            TextAreaField,
+            MAX_BRING_ITEMS * (MAX_BRING_ITEM_LENGTH + 1),
+            bring_items_check,
+        ),
+    },
+)

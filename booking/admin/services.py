@@ -4,13 +4,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from booking.admin.forms import translations_from
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.auth.services import count_admins, normalize_email
 from booking.core.exceptions import BookingError
 from booking.core.validation import normalize_phone, split_language_codes
 from booking.extensions import db
-from booking.offices.models import Office, OfficeKind, Service
+from booking.offices.models import Office, OfficeKind, Service, bring_lines
 
 
 class AdminError(BookingError):
@@ -44,6 +45,8 @@ def save_office(office: Office | None, data: dict, actor: StaffUser) -> Office:
     office.operator = data["operator"].strip()
     office.phone = normalize_phone(data["phone"]) if data.get("phone") else None
     office.public_notes = (data.get("public_notes") or "").strip()
+    office.directions = (data.get("directions") or "").strip()
+    office.set_translations(translations_from(data, Office.TEXT_FIELDS))
     for setting in ("callback_due_days", "callback_due_time", "callback_max_attempts"):
         if data.get(setting) is not None:  # left empty: keep (or default)
             setattr(office, setting, data[setting])
@@ -72,6 +75,11 @@ def save_service(service: Service | None, data: dict, actor: StaffUser) -> Servi
     service.slug = data["slug"]
     service.description = (data.get("description") or "").strip()
     service.bring_items = (data.get("please_bring") or "").splitlines()
+    texts = translations_from(data, Service.TEXT_FIELDS)
+    texts["please_bring"] = {  # one item a line, as the German list
+        code: "\n".join(bring_lines(text or "")) for code, text in texts["please_bring"].items()
+    }
+    service.set_translations(texts)
     service.minutes = data["minutes"]
     service.buffer_minutes = data.get("buffer_minutes") or 0
     service.step_minutes = data.get("step_minutes") or None

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from booking.admin.forms import OfficeForm, ServiceForm, StaffForm
+from booking.admin.forms import OfficeForm, ServiceForm, StaffForm, translation_data
 from booking.admin.services import (
     AdminError,
     save_office,
@@ -91,7 +91,7 @@ def office_new():
 @admin_required
 def office_edit(office_id: int):
     office = get_or_404(Office, office_id)
-    form = OfficeForm(obj=office)
+    form = OfficeForm(obj=office, data=translation_data(office))
     if request.method == "GET":
         form.kind.data = office.kind.value
     done = save_form(form, save_office, office, _("Office saved."), url_for(".offices"))
@@ -141,7 +141,7 @@ def service_new():
 @admin_required
 def service_edit(service_id: int):
     service = get_or_404(Service, service_id)
-    form = ServiceForm(obj=service)
+    form = ServiceForm(obj=service, data=translation_data(service))
     form.office_id.choices = office_choices()
     done = save_form(form, save_service, service, _("Service saved."), url_for(".services"))
     return done or render_template("admin/edit.html", form=form, title=service.name)
