@@ -1,14 +1,17 @@
 """A caseworker who speaks the family's language gets a pooled booking first."""
 
+import re
 from datetime import time
 
 import pytest
+from freezegun import freeze_time
 
 from booking.appointments.booking import book_appointment, check_family_details
 from booking.auth.models import Role
 from booking.extensions import db
 from booking.schedule.engine import choose_caseworker, rank_caseworkers
 from booking.schedule.models import WeeklyHours
+from booking.schedule.services import qualified_caseworkers as service_caseworkers
 from tests.test_slot_engine import DB_NOW, TEN, local
 
 LANGUAGES = {1: ["de"], 2: ["de", "ar"], 3: ["de", "tr"], 4: ["de", "ar"]}
@@ -70,3 +73,34 @@ def test_other_languages_go_to_the_least_booked(app, pooled):
     book_appointment(service, local(2027, 3, 4, 9), family(1, "ar"), DB_NOW)
     other = book_appointment(service, TEN, family(2, "uk"), DB_NOW)
     assert other.appointment.staff_id != speaker.id
+
+
+@freeze_time("2027-03-01 07:00:00")
+def test_desk_shows_which_caseworker_speaks_which_language(client, auth, pooled, make_staff):
+    service, speaker = pooled
+    service_staff = next(u for u in service_caseworkers(service) if u.id != speaker.id)
+    service_staff.language_codes = ["de", "tr"]
+    db.session.commit()
+    reception = make_staff(Role.RECEPTION, offices=[service.office], name="Birgit Empfang")
+    auth.login(reception.email)
+    html = client.get("/desk/book/beratung-35a").get_data(as_text=True)
+    options = re.search(r'<select[^>]*name="staff".*?</select>', html, re.S).group(0)
+    assert f'<option value="{speaker.id}">Layla Haddad (Arabisch, Deutsch)</option>' in options
+    assert "Katrin Becker (Deutsch, Türkisch)</option>" in options
+    table = re.search(r'<table class="caseworker-languages".*?</table>', html, re.S).group(0)
+    assert '<th scope="row">Layla Haddad</th><td>Arabisch, Deutsch</td>' in table
+    assert '<th scope="row">Katrin Becker</th><td>Deutsch, Türkisch</td>' in table
+
+
+def test_staff_views_show_language_and_interpreter_badges(client, auth, pooled):
+    service, speaker = pooled
+    booking = book_appointment(service, TEN, family(1, "ar"), DB_NOW)
+    db.session.commit()
+    auth.login(speaker.email)
+    html = client.get(f"/appointments/{booking.appointment.id}").get_data(as_text=True)
+    assert '<span class="badge badge-language">Arabisch</span>' in html
+    assert '<span class="badge badge-interpreter">Dolmetschung nötig</span>' in html
+    assert "(Layla Haddad spricht diese Sprache)" in html
+    day = client.get("/calendar/me?day=2027-03-04").get_data(as_text=True)
+    assert '<span class="badge badge-language">Arabisch</span>' in day
+    assert '<span class="badge badge-interpreter">Dolmetschung nötig</span>' in day

@@ -1,4 +1,5 @@
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from booking.offices.models import Office, Service
 from booking.public.forms import language_choices, new_form_key
 from booking.public.services import parse_start, slot_week, week_choices
 from booking.schedule.agenda import local_today
+from booking.templating import language_name
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -73,6 +75,11 @@ def caseworkers_of(service: Service) -> list[StaffUser]:
             .order_by(StaffUser.name)
         )
     )
+
+
+def languages_of(user: StaffUser, locale: str) -> str:
+    """The caseworker's languages, named in the reader's language ("Deutsch, Türkisch")."""
+    return ", ".join(language_name(code, locale) for code in sorted(user.language_codes))
 
 
 def booking_key(form: DeskBookingForm, service: Service, start, family) -> str:
@@ -152,8 +159,11 @@ def book(slug: str):
     service = service_or_403(slug)
     caseworkers = caseworkers_of(service)
     form = DeskBookingForm()
-    form.staff.choices = [("", _("Anyone free (spreads the work)"))] + [
-        (str(user.id), user.name) for user in caseworkers
+    locale = str(get_locale())
+    spoken = {user.id: languages_of(user, locale) for user in caseworkers}
+    form.staff.choices = [("", _("Anyone free (speaks the language, else least booked)"))] + [
+        (str(user.id), f"{user.name} ({spoken[user.id]})" if spoken[user.id] else user.name)
+        for user in caseworkers
     ]
     form.language.choices = language_choices()
     if request.method == "GET":
@@ -207,6 +217,8 @@ def book(slug: str):
             focus=focus,
             language_form="desk-form",
             staff_name=next((u.name for u in caseworkers if u.id == staff_id), None),
+            caseworkers=caseworkers,
+            spoken=spoken,
         ),
         status,
     )
