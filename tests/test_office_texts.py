@@ -296,3 +296,27 @@ def test_admin_edits_a_services_please_bring_per_language(client, auth, make_sta
     assert service.bring_items_in("ar") == ["بطاقة الهوية"]  # not sent: kept
     assert service.bring_items_in("uk") == ["Pass"]
     assert service.text_in("name", "ar") == "استشارة"
+
+
+def test_demo_gives_the_welcome_points_texts_in_all_seven_languages():
+    from booking.offices.texts import TEXT_LANGUAGES
+    from booking.setup.cli import DEMO_FILE
+    from booking.setup.loader import read_setup_file
+
+    plan = read_setup_file(DEMO_FILE)
+    others = set(TEXT_LANGUAGES) - {"de"}
+    welcome_points = {o.slug: o for o in plan.offices if o.kind == "welcome_point"}
+    assert len(welcome_points) == 12
+    for office in welcome_points.values():
+        for field in ("name", "directions"):
+            assert set(office.translations[field]) == others, (office.slug, field)
+        assert office.translations["name"]["ar"].startswith(office.name)  # the name on the door
+        assert "Düsseldorf" in office.address and "address" not in office.translations
+    services = [s for s in plan.services if s.office in welcome_points]
+    assert len(services) == 12
+    for service in services:
+        for field in ("name", "description", "please_bring"):
+            assert set(service.translations[field]) == others, (service.slug, field)
+        for code in others:  # as many items to bring in every language
+            items = service.translations["please_bring"][code].split("\n")
+            assert len(items) == len(service.please_bring), (service.slug, code)
