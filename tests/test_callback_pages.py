@@ -1,18 +1,26 @@
 """Staff pages of callback requests: the new-callback form with its duplicate check, the
 queue, the request page with every action, access across offices, audit, PRG."""
 
-from datetime import datetime, timedelta
+import re
+from datetime import datetime, time, timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from booking.appointments.models import Appointment
 from booking.audit.models import AuditEvent
 from booking.auth.models import Role
 from booking.callbacks.due import BERLIN
-from booking.callbacks.models import CallbackApiKey, CallbackRequest, CallbackStatus
+from booking.callbacks.models import (
+    CallbackApiKey,
+    CallbackOutcome,
+    CallbackRequest,
+    CallbackStatus,
+)
 from booking.callbacks.services import hash_key
 from booking.extensions import db
+from booking.schedule.models import WeeklyHours
 
 NOW = datetime(2027, 3, 25, 10, 30, tzinfo=BERLIN)
 LONG = timedelta(days=3650)
@@ -285,16 +293,155 @@ def test_a_caseworker_claims_from_the_page(client, auth, staff):
     assert "schon Ihre" in response.get_data(as_text=True)
 
 
-def test_the_desk_link_carries_the_callers_details(client, auth, staff):
+def bookable(staff):
+    """The caseworker offers the service on Fridays 09-12 (the day after NOW)."""
+    staff["caseworker"].services = [staff["service"]]
+    db.session.add(
+        WeeklyHours(
+            staff_id=staff["caseworker"].id,
+            office_id=staff["office"].id,
+            weekday=4,
+            start_time=time(9),
+            end_time=time(12),
+        )
+    )
+    db.session.commit()
+
+
+def desk_link(html: str) -> str:
+    match = re.search(r'href="(/desk/[^"]*callback=[^"]*)"', html)
+    assert match, "no desk link"
+    return match.group(1).replace("&amp;", "&")
+
+
+def first_time(html: str) -> str:
+    select_html = re.search(r'<select[^>]*name="start".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option[^>]*value="([^"]+)"', select_html)[1]
+
+
+def test_the_desk_link_carries_only_the_request_id(client, auth, staff):
+    """No caller data in addresses (logs, history, referrers): the desk loads it itself."""
     auth.login("empfang@example.org")
-    create(client, staff, topic=str(staff["service"].id), interpreter_needed="y")
-    html = client.get(f"/callbacks/{only_request().id}").get_data(as_text=True)
-    assert "/desk/book/beratung-35a?" in html
-    assert "phone=0211+1234567" in html and "interpreter=1" in html
-    link = html.split('href="/desk/book/beratung-35a?')[1].split('"')[0].replace("&amp;", "&")
-    desk = client.get("/desk/book/beratung-35a?" + link).get_data(as_text=True)
+    create(
+        client,
+        staff,
+        topic=str(staff["service"].id),
+        interpreter_needed="y",
+        email="yilmaz@example.org",
+    )
+    request = only_request()
+    link = desk_link(client.get(f"/callbacks/{request.id}").get_data(as_text=True))
+    assert link == f"/desk/book/beratung-35a?callback={request.id}"
+    desk = client.get(link).get_data(as_text=True)
     assert 'value="Familie Yılmaz"' in desk and 'value="0211 1234567"' in desk
+    assert 'value="yilmaz@example.org"' in desk
     assert '<option selected value="tr">' in desk
+    interpreter = re.search(r'<input[^>]*name="interpreter_needed"[^>]*>', desk).group(0)
+    assert "checked" in interpreter
+    assert f'name="callback" type="hidden" value="{request.id}"' in desk
+    assert request.reference in desk
+
+
+def test_other_topic_links_to_the_desk_start_with_the_id(client, auth, staff):
+    auth.login("empfang@example.org")
+    create(client, staff)
+    request = only_request()
+    link = desk_link(client.get(f"/callbacks/{request.id}").get_data(as_text=True))
+    assert link == f"/desk/?callback={request.id}"
+    page = client.get(link).get_data(as_text=True)
+    assert f"/desk/book/beratung-35a?callback={request.id}" in page
+
+
+@pytest.mark.parametrize("who", ["stranger", "other_reception"])
+def test_the_desk_refuses_a_request_of_another_office(client, auth, staff, make_service, who):
+    auth.login("empfang@example.org")
+    create(client, staff)
+    request = only_request()
+    auth.logout()
+    auth.login(staff[who].email)
+    make_service(staff["other"], slug="wp-beratung")
+    assert client.get(f"/desk/?callback={request.id}").status_code == 403
+    assert client.get(f"/desk/book/wp-beratung?callback={request.id}").status_code == 403
+    response = client.post("/desk/book/wp-beratung", data={"callback": str(request.id)})
+    assert response.status_code == 403
+    assert "Yılmaz" not in response.get_data(as_text=True)
+
+
+def test_the_desk_refuses_a_service_of_another_office_and_bad_ids(
+    client, auth, staff, make_service
+):
+    make_service(staff["other"], slug="wp-beratung")
+    auth.login("admin@example.org")
+    create(client, staff)
+    request = only_request()
+    assert client.get(f"/desk/book/wp-beratung?callback={request.id}").status_code == 404
+    assert client.get("/desk/book/beratung-35a?callback=99999").status_code == 404
+    assert client.get("/desk/book/beratung-35a?callback=abc").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["empfang@example.org", "becker@example.org"])
+def test_booking_at_the_desk_closes_the_request_linked_to_the_appointment(client, auth, staff, who):
+    bookable(staff)
+    auth.login("empfang@example.org")
+    create(client, staff, topic=str(staff["service"].id))
+    request = only_request()
+    auth.logout()
+    auth.login(who)
+    link = desk_link(client.get(f"/callbacks/{request.id}").get_data(as_text=True))
+    page = client.get(link).get_data(as_text=True)
+    data = {
+        "callback": str(request.id),
+        "start": first_time(page),
+        "channel": "phone",
+        "name": "Familie Yılmaz",
+        "phone": "0211 1234567",
+        "language": "tr",
+        "form_key": re.search(r'name="form_key" type="hidden" value="([^"]+)"', page).group(1),
+    }
+    response = client.post("/desk/book/beratung-35a", data=data)
+    assert response.status_code == 302
+    appointment = db.session.scalar(select(Appointment))
+    db.session.refresh(request)
+    assert request.status == CallbackStatus.CLOSED
+    assert request.outcome == CallbackOutcome.APPOINTMENT_BOOKED
+    assert request.appointment_id == appointment.id
+    assert request.assigned_to_id == staff["caseworker"].id
+    assert [e.action for e in request.events][-1] == "closed"
+    booked = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'href="/callbacks/{request.id}"' in booked and request.reference in booked
+    detail = client.get(f"/callbacks/{request.id}").get_data(as_text=True)
+    assert f'href="/appointments/{appointment.id}"' in detail and appointment.reference in detail
+    # The same form sent again (a double click): one appointment, the request stays closed.
+    again = client.post("/desk/book/beratung-35a", data=data)
+    assert again.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Appointment)) == 1
+
+
+def test_a_request_closed_meanwhile_books_but_is_not_linked(client, auth, staff):
+    bookable(staff)
+    auth.login("empfang@example.org")
+    create(client, staff, topic=str(staff["service"].id))
+    request = only_request()
+    page = client.get(f"/desk/book/beratung-35a?callback={request.id}").get_data(as_text=True)
+    client.post(f"/callbacks/{request.id}/close", data={"close-outcome": "withdrawn"})
+    response = client.post(
+        "/desk/book/beratung-35a",
+        data={
+            "callback": str(request.id),
+            "start": first_time(page),
+            "channel": "phone",
+            "name": "Familie Yılmaz",
+            "language": "tr",
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "nicht mit ihr verknüpft" in response.get_data(as_text=True)
+    db.session.refresh(request)
+    assert request.outcome == CallbackOutcome.WITHDRAWN and request.appointment_id is None
+    # A closed request prefills nothing and says so.
+    page = client.get(f"/desk/book/beratung-35a?callback={request.id}").get_data(as_text=True)
+    assert "Yılmaz" not in page and "ist abgeschlossen" in page
 
 
 @pytest.mark.parametrize("who", ["stranger", "other_reception"])

@@ -431,6 +431,37 @@ def close_request(
     db.session.flush()
 
 
+def close_with_booking(
+    request: CallbackRequest, appointment: Appointment, actor: StaffUser, now: datetime
+) -> None:
+    """The desk booked `appointment` from this request: close it as "appointment booked",
+    linked to it, in the booking's transaction. A new request first goes to whoever owns it:
+    the caseworker booking it, else the appointment's caseworker."""
+    require_access(actor, request)
+    if request.status == CallbackStatus.NEW:
+        if actor.role == Role.CASEWORKER:
+            request.claim(actor, now)
+            log_event(request, "claimed", actor)
+        else:
+            request.assign(appointment.staff, now)
+            log_event(request, "assigned", actor, appointment.staff.name)
+    request.close(CallbackOutcome.APPOINTMENT_BOOKED, actor, now, appointment=appointment)
+    log_event(
+        request,
+        "closed",
+        actor,
+        f"{CallbackOutcome.APPOINTMENT_BOOKED.value} {appointment.reference}",
+    )
+    db.session.flush()
+
+
+def request_for_appointment(appointment: Appointment) -> CallbackRequest | None:
+    """The callback request closed by booking this appointment, if any."""
+    return db.session.scalar(
+        select(CallbackRequest).where(CallbackRequest.appointment_id == appointment.id).limit(1)
+    )
+
+
 # The message to a caller we could not reach
 
 

@@ -276,20 +276,11 @@ def render_detail(found: CallbackRequest, status: int = 200, **forms):
         assign_form.staff.data = found.assigned_to_id
     desk_url = None
     if found.is_open and found.phone:
-        args = {
-            "name": found.caller_name,
-            "phone": national_format(found.phone),
-            "language": found.language,
-            "callback": found.reference,
-        }
-        if found.interpreter_needed:
-            args["interpreter"] = "1"
-        if found.email:
-            args["email"] = found.email
+        # Only the request's id: the desk loads the caller's details itself (no data in URLs).
         desk_url = (
-            url_for("desk.book", slug=found.service.slug, **args)
+            url_for("desk.book", slug=found.service.slug, callback=found.id)
             if found.service is not None and found.service.active
-            else url_for("desk.index", **args)
+            else url_for("desk.index", callback=found.id)
         )
     return (
         render_template(

@@ -19,6 +19,8 @@ class DeskBookingForm(FlaskForm):
     form_key = HiddenField()
     # The week whose times are offered, so that a refusal or a caseworker change keeps it.
     shown_week = HiddenField()
+    # The callback request this booking answers (its id only: no caller data in addresses).
+    callback = HiddenField()
     staff = SelectField(_l("Caseworker"), validate_choice=False)
     start = TimeChoiceField(_l("Time"))
     channel = RadioField(

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,11 +15,19 @@ from booking.appointments.booking import (
 from booking.appointments.forms import parse_week
 from booking.appointments.models import Appointment, AppointmentStatus, Channel
 from booking.appointments.services import can_see_appointment
+from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
+from booking.callbacks.models import CallbackRequest
+from booking.callbacks.services import (
+    can_see_request,
+    close_with_booking,
+    national_format,
+    request_for_appointment,
+)
 from booking.core.access import staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
-from booking.core.transactions import DatabaseBusy
+from booking.core.transactions import DatabaseBusy, begin_write
 from booking.core.urls import external_url
 from booking.core.validation import is_mobile
 from booking.db import utcnow
@@ -50,10 +58,29 @@ def my_services() -> list[Service]:
     return list(db.session.scalars(query))
 
 
+def callback_or_abort(raw: str | None, office: Office | None = None) -> CallbackRequest | None:
+    """The callback request a booking answers (`?callback=<id>` or the form's hidden field):
+    staff of its office only (403), and only for a service of that office (404)."""
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        abort(404)
+    found = db.session.get(CallbackRequest, int(raw)) or abort(404)
+    if not can_see_request(current_user, found):
+        abort(403)
+    if office is not None and found.office_id != office.id:
+        abort(404)
+    return found
+
+
 @bp.route("/")
 @staff_required
 def index():
-    return render_template("desk/index.html", services=my_services())
+    callback = callback_or_abort(request.args.get("callback"))
+    services = my_services()
+    if callback is not None:
+        services = [s for s in services if s.office_id == callback.office_id]
+    return render_template("desk/index.html", services=services, callback=callback)
 
 
 def service_or_403(slug: str) -> Service:
@@ -111,8 +138,15 @@ def refusal_status(error: BookingError) -> int:
     return 422
 
 
-def try_booking(form: DeskBookingForm, service: Service, staff_id: int | None, now):
-    """(status, the appointment booked or None); refusals go onto the form."""
+def try_booking(
+    form: DeskBookingForm,
+    service: Service,
+    staff_id: int | None,
+    now,
+    callback: CallbackRequest | None = None,
+):
+    """(status, the appointment booked or None); refusals go onto the form. A booking for an
+    open callback request closes it, linked to the appointment, in the same transaction."""
     if not form.validate_on_submit():
         return 422, None
     start = parse_start(form.start.data)
@@ -149,6 +183,25 @@ def try_booking(form: DeskBookingForm, service: Service, staff_id: int | None, n
         field = getattr(form, error.field or "start", None)
         (field if field is not None else form.start).errors = [str(error.message)]
         return refusal_status(error), None
+    if callback is not None and not callback.is_open:
+        if callback.appointment_id != booked.appointment.id:  # closed in another tab meanwhile
+            flash(
+                _(
+                    "Callback request %(ref)s was closed meanwhile; this appointment is not "
+                    "linked to it.",
+                    ref=callback.reference,
+                ),
+                "error",
+            )
+    elif callback is not None:
+        try:
+            close_with_booking(
+                callback, booked.appointment, current_user._get_current_object(), now
+            )
+        except BookingError as error:  # the request cannot close (e.g. nobody to assign)
+            db.session.rollback()
+            form.form_errors.append(str(error.message))
+            return 422, None
     remember_booked(booked.appointment.id, key)
     return 200, booked.appointment
 
@@ -166,15 +219,13 @@ def book(slug: str):
         for user in caseworkers
     ]
     form.language.choices = language_choices()
+    raw_callback = request.args.get("callback") if request.method == "GET" else form.callback.data
+    callback = callback_or_abort(raw_callback, service.office)
     if request.method == "GET":
         form.staff.data = request.args.get("staff", "")
         form.shown_week.data = request.args.get("week", "")
-        # A callback request links here with the caller's details (booking/callbacks/views.py).
-        for name in ("name", "phone", "email", "language"):
-            if request.args.get(name):
-                getattr(form, name).data = request.args[name]
-        if request.args.get("interpreter") == "1":
-            form.interpreter_needed.data = True
+        if callback is not None and callback.is_open:
+            prefill_from_callback(form, callback)
     staff_id = next((user.id for user in caseworkers if str(user.id) == form.staff.data), None)
     if staff_id is None:
         form.staff.data = ""
@@ -192,7 +243,7 @@ def book(slug: str):
     form.ensure_form_key()
     status = 200
     if request.method == "POST" and not refresh:
-        status, booked = try_booking(form, service, staff_id, now)
+        status, booked = try_booking(form, service, staff_id, now, callback)
         if booked is not None:
             return redirect(url_for(".booked", appointment_id=booked.id))
         if status == 409:  # the time went meanwhile: offer what is free now
@@ -219,8 +270,24 @@ def book(slug: str):
             staff_name=next((u.name for u in caseworkers if u.id == staff_id), None),
             caseworkers=caseworkers,
             spoken=spoken,
+            callback=callback,
         ),
         status,
+    )
+
+
+def prefill_from_callback(form: DeskBookingForm, callback: CallbackRequest) -> None:
+    """The caller's details, loaded here from the request (never passed in the address)."""
+    begin_write()  # the audit entry below is a write
+    form.callback.data = str(callback.id)
+    form.name.data = callback.caller_name
+    form.phone.data = national_format(callback.phone)
+    form.email.data = callback.email or ""
+    if callback.language in dict(form.language.choices):
+        form.language.data = callback.language
+    form.interpreter_needed.data = callback.interpreter_needed
+    record_event(
+        "callback.viewed", actor=current_user._get_current_object(), obj=callback, detail="desk"
     )
 
 
@@ -239,10 +306,12 @@ def booked(appointment_id: int):
         and appointment.status == AppointmentStatus.BOOKED
         and appointment.ends_at > utcnow()
     )
+    callback = request_for_appointment(appointment)
     return render_template(
         "desk/booked.html",
         appointment=appointment,
         manage_url=external_url("public.manage", token=token) if live else None,
         can_open=can_see_appointment(current_user, appointment),
+        callback=callback if callback and can_see_request(current_user, callback) else None,
         no_message=not appointment.email and not is_mobile(appointment.phone or ""),
     )
