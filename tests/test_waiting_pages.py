@@ -280,3 +280,12 @@ def test_the_desk_and_the_staff_start_page_link_to_the_queue(client, queue):
     assert f'href="{url(queue)}"' in client.get("/staff/").text
     assert 'href="/queue/"' in client.get("/desk/").text
     assert client.get("/queue/", follow_redirects=True).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["reception", "caseworker"])
+def test_the_staff_navigation_leads_to_the_waiting_queue(client, queue, who):
+    login(client, queue[who])
+    html = client.get("/callbacks/", follow_redirects=True).get_data(as_text=True)
+    nav = html.split('aria-label="Navigation für Mitarbeitende"')[1].split("</nav>")[0]
+    assert '<a href="/queue/">Warteschlange</a>' in nav
+    assert client.get("/queue/", follow_redirects=True).status_code == 200
