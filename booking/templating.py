@@ -73,6 +73,7 @@ OUTBOX_STATUS_LABELS = {
     "failed": _l("failed"),
 }
 OUTBOX_CHANNEL_LABELS = {"email": _l("email"), "sms": _l("SMS")}
+# Features add their own codes (booking/callbacks/labels.py, booking/waiting/labels.py).
 AUDIT_ACTION_LABELS = {
     "absence.added": _l("absence added"),
     "absence.deleted": _l("absence deleted"),
@@ -82,7 +83,6 @@ AUDIT_ACTION_LABELS = {
     "auth.logout": _l("logged out"),
     "auth.timeout": _l("logged out after inactivity"),
     "booking.refused": _l("booking refused"),
-    "callback.refused": _l("callback request refused"),
     "calendar_feed.renewed": _l("calendar address renewed"),
     "calendar_feed.revoked": _l("calendar address switched off"),
     "closure.added": _l("closure added"),
@@ -99,9 +99,6 @@ AUDIT_ACTION_LABELS = {
     "outbox.retry": _l("message sent again"),
     "outbox.viewed": _l("message viewed"),
     "privacy.purged": _l("personal data erased"),
-    "queue.checked_in": _l("checked in to the waiting queue"),
-    "queue.left": _l("left the waiting queue"),
-    "queue.served": _l("served from the waiting queue"),
     "service.activated": _l("service activated"),
     "service.changed": _l("service changed"),
     "service.created": _l("service created"),
@@ -120,7 +117,6 @@ OBJECT_TYPE_LABELS = {
     "consultation_hours": _l("consultation hours"),
     "office": _l("office"),
     "outbox_message": _l("message"),
-    "queue_entry": _l("waiting queue entry"),
     "service": _l("service"),
     "staff_user": _l("staff account"),
     "weekly_hours": _l("working hours"),
@@ -130,8 +126,9 @@ LABELS = {
     "appointment_status": STATUS_LABELS,
     "appointment_event": EVENT_LABELS,
     "channel": CHANNEL_LABELS,
-    "audit_action": AUDIT_ACTION_LABELS,
-    "object_type": OBJECT_TYPE_LABELS,
+    # Copies: features add their codes here, the constants above stay the core's own.
+    "audit_action": dict(AUDIT_ACTION_LABELS),
+    "object_type": dict(OBJECT_TYPE_LABELS),
     "outbox_kind": OUTBOX_KIND_LABELS,
     "outbox_status": OUTBOX_STATUS_LABELS,
     "outbox_channel": OUTBOX_CHANNEL_LABELS,

@@ -5,10 +5,12 @@ from sqlalchemy import select
 
 from booking.audit.models import AuditEvent
 from booking.auth.models import Role, StaffUser
+from booking.callbacks import labels as callback_labels
 from booking.extensions import db
 from booking.notify.models import OutboxChannel, OutboxMessage, OutboxStatus
 from booking.offices.models import Office, OfficeKind, Service
-from booking.templating import LABELS, OUTBOX_STATUS_LABELS
+from booking.templating import AUDIT_ACTION_LABELS, LABELS, OBJECT_TYPE_LABELS, OUTBOX_STATUS_LABELS
+from booking.waiting import labels as queue_labels
 from tests.conftest import PASSWORD
 
 SOURCE = Path(__file__).resolve().parents[1] / "booking"
@@ -215,6 +217,19 @@ def source_lines(needle: str) -> list[str]:
         for line in path.read_text(encoding="utf-8").splitlines()
         if needle in line
     ]
+
+
+def test_each_audit_label_is_defined_in_one_place(app):
+    """The core table and each feature's own table never name the same code twice."""
+    tables = [AUDIT_ACTION_LABELS, callback_labels.AUDIT_LABELS, queue_labels.AUDIT_LABELS]
+    codes = [code for table in tables for code in table]
+    assert len(codes) == len(set(codes))
+    objects = [OBJECT_TYPE_LABELS, callback_labels.OBJECT_LABELS, queue_labels.OBJECT_LABELS]
+    codes = [code for table in objects for code in table]
+    assert len(codes) == len(set(codes))
+    assert str(LABELS["audit_action"]["callback.refused"]) == (
+        "Rückrufbitte abgewiesen (Online-Formular)"
+    )
 
 
 def test_every_audit_action_and_message_kind_has_a_label(app):

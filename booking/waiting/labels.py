@@ -9,11 +9,14 @@ QUEUE_STATE_LABELS = {
     "left": _l("left"),
 }
 QUEUE_KIND_LABELS = {"walk_in": _l("walk-in"), "appointment": _l("appointment")}
-# queue.checked_in, queue.served, queue.left and the object type are in booking/templating.py.
 AUDIT_LABELS = {
     "queue.viewed": _l("waiting queue viewed"),
+    "queue.checked_in": _l("checked in to the waiting queue"),
     "queue.called": _l("called from the waiting queue"),
+    "queue.served": _l("served from the waiting queue"),
+    "queue.left": _l("left the waiting queue"),
 }
+OBJECT_LABELS = {"queue_entry": _l("waiting queue entry")}
 
 
 def register() -> None:
@@ -23,3 +26,4 @@ def register() -> None:
     templating.LABELS["queue_state"] = QUEUE_STATE_LABELS
     templating.LABELS["queue_kind"] = QUEUE_KIND_LABELS
     templating.LABELS["audit_action"].update(AUDIT_LABELS)
+    templating.LABELS["object_type"].update(OBJECT_LABELS)
