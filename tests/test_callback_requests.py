@@ -3,6 +3,7 @@ every transition and the illegal ones, attempts, the duplicate check, access acr
 the unreachable message, purge."""
 
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -523,3 +524,37 @@ def test_the_daily_purge_covers_callback_requests(setting, runner):
     assert "erased 1 callback request(s)" in result.output
     db.session.refresh(old)
     assert old.phone is None and old.caller_name == "–"
+
+
+def test_staff_and_public_forms_are_checked_by_one_function(app, make_office):
+    """Both forms go through forms.caller_details; only the staff form can mark urgent."""
+    from werkzeug.datastructures import MultiDict
+
+    from booking.callbacks.forms import NewCallbackForm, PublicCallbackForm, caller_details
+
+    office = make_office(slug="stelle")
+    typed = MultiDict(
+        [
+            ("name", " Familie Yılmaz "),
+            ("phone", "0211 1234567"),
+            ("email", "Y@Example.org"),
+            ("language", "tr"),
+            ("interpreter_needed", "y"),
+            ("reachable", "wed-pm"),
+            ("reachable", "mon-am"),
+            ("voicemail_ok", "y"),
+            ("urgent", "y"),
+            ("note", "Antrag"),
+        ]
+    )
+    with app.test_request_context(method="POST", data=typed):
+        staff = caller_details(NewCallbackForm(formdata=typed), office, None)
+        public = caller_details(PublicCallbackForm(formdata=typed), office, None)
+    assert staff.urgent and not public.urgent
+    assert staff.phone == public.phone == "+492111234567"
+    assert staff.reachable == public.reachable == ("mon-am", "wed-pm")
+    assert (staff.name, staff.email, staff.language) == ("Familie Yılmaz", "y@example.org", "tr")
+    assert {**vars(staff), "urgent": False} == vars(public)
+    for module in ("views", "public"):
+        source = (Path(__file__).parents[1] / "booking/callbacks" / f"{module}.py").read_text()
+        assert "check_caller_details(" not in source

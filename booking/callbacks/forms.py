@@ -21,7 +21,10 @@ from booking.callbacks.services import (
     MAX_NAME,
     MAX_NOTE,
     MAX_REACHABLE_NOTE,
+    CallerDetails,
+    check_caller_details,
 )
+from booking.offices.models import Office, Service
 
 OTHER_TOPIC = "other"
 
@@ -153,6 +156,26 @@ class PublicCallbackForm(CallerFields, FlaskForm):
     )
     # One per form shown: a second submit of the same form shows the first answer.
     form_key = HiddenField()
+
+
+def caller_details(form: CallerFields, office: Office, service: Service | None) -> CallerDetails:
+    """The service's check of a valid staff or public form (only staff mark urgent);
+    raises InvalidCallbackDetails with a message per field."""
+    urgent = getattr(form, "urgent", None)
+    return check_caller_details(
+        office,
+        form.name.data,
+        form.phone.data,
+        email=form.email.data,
+        service=service,
+        language=form.language.data,
+        interpreter_needed=form.interpreter_needed.data,
+        reachable=form.reachable.data or [],
+        reachable_note=form.reachable_note.data,
+        voicemail_ok=form.voicemail_ok.data,
+        urgent=urgent is not None and bool(urgent.data),
+        note=form.note.data,
+    )
 
 
 class ButtonForm(FlaskForm):

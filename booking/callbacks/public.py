@@ -12,12 +12,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.audit.services import record_event
-from booking.callbacks.forms import OTHER_TOPIC, PublicCallbackForm
+from booking.callbacks.forms import OTHER_TOPIC, PublicCallbackForm, caller_details
 from booking.callbacks.labels import reachable_label
 from booking.callbacks.models import REACHABLE_CODES, CallbackRequest, CallbackSource
 from booking.callbacks.services import (
     InvalidCallbackDetails,
-    check_caller_details,
     create_request,
     national_format,
     parse_phone,
@@ -88,19 +87,7 @@ def request_form(slug: str):
             status = 422
         else:
             try:
-                details = check_caller_details(
-                    office,
-                    form.name.data,
-                    form.phone.data,
-                    email=form.email.data,
-                    service=topic_service(office, form.topic.data),
-                    language=form.language.data,
-                    interpreter_needed=form.interpreter_needed.data,
-                    reachable=form.reachable.data or [],
-                    reachable_note=form.reachable_note.data,
-                    voicemail_ok=form.voicemail_ok.data,
-                    note=form.note.data,
-                )
+                details = caller_details(form, office, topic_service(office, form.topic.data))
                 created = create_request(office, details, utcnow(), source=CallbackSource.ONLINE)
             except InvalidCallbackDetails as error:
                 db.session.rollback()

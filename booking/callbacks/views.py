@@ -20,6 +20,7 @@ from booking.callbacks.forms import (
     CloseForm,
     NewCallbackForm,
     NoteForm,
+    caller_details,
 )
 from booking.callbacks.models import (
     REACHABLE_CODES,
@@ -32,7 +33,6 @@ from booking.callbacks.services import (
     add_to_request,
     assign_request,
     can_see_request,
-    check_caller_details,
     claim_request,
     close_request,
     counts_for_offices,
@@ -100,24 +100,6 @@ def prepare_caller_form(form, office: Office) -> None:
     if not form.is_submitted():
         form.language.data = form.language.data or "de"
         form.topic.data = form.topic.data or OTHER_TOPIC
-
-
-def caller_details(form, office: Office):
-    """The service's check of a valid form; field errors go onto the form."""
-    return check_caller_details(
-        office,
-        form.name.data,
-        form.phone.data,
-        email=form.email.data,
-        service=topic_service(office, form.topic.data),
-        language=form.language.data,
-        interpreter_needed=form.interpreter_needed.data,
-        reachable=form.reachable.data or [],
-        reachable_note=form.reachable_note.data,
-        voicemail_ok=form.voicemail_ok.data,
-        urgent=getattr(form, "urgent", None) is not None and form.urgent.data,
-        note=form.note.data,
-    )
 
 
 def due_text(instant) -> str:
@@ -202,7 +184,7 @@ def new(slug: str):
     status = 200
     if form.validate_on_submit():
         try:
-            details = caller_details(form, office)
+            details = caller_details(form, office, topic_service(office, form.topic.data))
             duplicates = (
                 [] if form.duplicate_ok.data else open_requests_for_phone(office, details.phone)
             )
