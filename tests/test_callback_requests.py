@@ -558,3 +558,15 @@ def test_staff_and_public_forms_are_checked_by_one_function(app, make_office):
     for module in ("views", "public"):
         source = (Path(__file__).parents[1] / "booking/callbacks" / f"{module}.py").read_text()
         assert "check_caller_details(" not in source
+
+
+def test_the_worker_purges_callback_requests_and_says_so(setting, runner):
+    old = new_request(setting, phone="0211 3333333")
+    close_request(old, "withdrawn", setting["reception"], berlin(2027, 3, 26, 9))
+    db.session.commit()
+    with freeze_time(berlin(2027, 4, 26, 9)):
+        result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "erased 1 callback request(s)" in result.output
+    db.session.refresh(old)
+    assert old.phone is None

@@ -511,3 +511,15 @@ def test_the_daily_purge_erases_names_notes_and_links_but_keeps_the_statistics(r
     with freeze_time(berlin(2027, 3, 4, 0, 10)):
         again = runner.invoke(args=["privacy", "purge"])
     assert "erased 0 queue entry(ies)" in again.output
+
+
+def test_the_worker_purges_yesterdays_queue_and_says_so(runner, queue):
+    add_hours(queue["office"], 2, time(9), time(12), [queue["caseworker"]])  # Wednesdays too
+    entry = walk_in(queue, now=NOW - timedelta(days=1), name="Zeynep", note="privat")
+    db.session.commit()
+    with freeze_time(berlin(2027, 3, 4, 0, 5)):
+        result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "erased 1 queue entry(ies)" in result.output
+    db.session.expire_all()
+    assert db.session.get(QueueEntry, entry.id).name == ""

@@ -58,8 +58,8 @@ def worker_command(once: bool) -> None:
         run_send()
         purged = purge_personal_data(utcnow())
         db.session.commit()
-        if purged.appointments or purged.messages:
-            click.echo(f"erased {purged.appointments} appointment(s), {purged.messages} message(s)")
+        if purged.anything:  # callback requests and the walk-in queue too
+            click.echo(purged.summary())
         if once:
             return
         time.sleep(interval)

@@ -13,8 +13,4 @@ def purge_command() -> None:
     """Erase families' personal data past the retention period (safe to run daily)."""
     report = purge_personal_data(utcnow())
     db.session.commit()
-    click.echo(
-        f"erased {report.appointments} appointment(s), deleted {report.messages} message(s), "
-        f"erased {report.callbacks} callback request(s), "
-        f"erased {report.queue_entries} queue entry(ies)"
-    )
+    click.echo(report.summary())

@@ -25,6 +25,18 @@ class PurgeReport:
     retry_answers: int = 0
     queue_entries: int = 0
 
+    @property
+    def anything(self) -> bool:
+        return bool(self.appointments or self.messages or self.callbacks or self.queue_entries)
+
+    def summary(self) -> str:
+        """One line for the CLI and the worker (counts only, never personal data)."""
+        return (
+            f"erased {self.appointments} appointment(s), deleted {self.messages} message(s), "
+            f"erased {self.callbacks} callback request(s), "
+            f"erased {self.queue_entries} queue entry(ies)"
+        )
+
 
 def purge_personal_data(now: datetime) -> PurgeReport:
     """Erase what identifies a family once the retention period has passed.
@@ -75,11 +87,12 @@ def purge_personal_data(now: datetime) -> PurgeReport:
         delete(IdempotentAnswer).where(IdempotentAnswer.created_at <= now - KEEP_ANSWERS_FOR)
     ).rowcount
     queue_entries = purge_queue(queue_cutoff_day(now), now)  # at the end of each day
-    if erased or deleted or callbacks or queue_entries:
+    report = PurgeReport(erased, deleted, callbacks, forgotten, queue_entries)
+    if report.anything:
         record_event(
             "privacy.purged",
             detail=f"appointments {erased}, messages {deleted}, callback requests {callbacks}, "
             f"queue entries {queue_entries}",
         )
     db.session.flush()
-    return PurgeReport(erased, deleted, callbacks, forgotten, queue_entries)
+    return report
