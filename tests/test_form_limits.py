@@ -98,6 +98,7 @@ NOT_STORED = {
     "callbacks.forms.PublicCallbackForm.phone": "stored as E.164, at most 16 characters",
     "callbacks.forms.PublicCallbackForm.website": "honeypot, never stored",
     "desk.forms.DeskBookingForm.form_key": "replaced unless it matches FORM_KEY",
+    "desk.forms.DeskBookingForm.callback": "a callback request id, looked up (404 unless digits)",
     "desk.forms.DeskBookingForm.shown_week": "parsed as a date",
     "public.forms.FamilyDetailsForm.start": "parsed as an instant",
     "public.forms.FamilyDetailsForm.website": "honeypot, never stored",
