@@ -2,6 +2,7 @@ import enum
 from datetime import datetime, time
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.db import UTCDateTime, enum_type, utcnow
@@ -43,6 +44,10 @@ class HasTexts:
         self.translations = clean_translations(values)
 
 
+# JSONB on PostgreSQL: plain json has no "=" (Alembic compares server defaults with it).
+TEXTS_JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
 def bring_lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
@@ -72,7 +77,7 @@ class Office(HasTexts, db.Model):
     directions: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     # Texts in other languages than German: {field: {language: text}} (booking/offices/texts.py).
     translations: Mapped[dict] = mapped_column(
-        sa.JSON, default=dict, server_default=sa.text("'{}'")
+        TEXTS_JSON, default=dict, server_default=sa.text("'{}'")
     )
     active: Mapped[bool] = mapped_column(default=True)
     # Callback requests are due at callback_due_time (Berlin) of the Nth working day after
@@ -116,7 +121,7 @@ class Service(HasTexts, db.Model):
     # What a family should bring, one item per line (see bring_items).
     please_bring: Mapped[str] = mapped_column(sa.Text, default="", server_default=sa.text("''"))
     translations: Mapped[dict] = mapped_column(
-        sa.JSON, default=dict, server_default=sa.text("'{}'")
+        TEXTS_JSON, default=dict, server_default=sa.text("'{}'")
     )
     minutes: Mapped[int]
     buffer_minutes: Mapped[int] = mapped_column(default=0)
