@@ -4,10 +4,15 @@ from datetime import UTC, date, datetime, time
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
 from flask import Flask, g, has_request_context, request
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role
@@ -133,6 +138,7 @@ LABELS = {
     "outbox_status": OUTBOX_STATUS_LABELS,
     "outbox_channel": OUTBOX_CHANNEL_LABELS,
 }
+LEFT_TO_RIGHT_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2069"
 CANCEL_REASON_LABELS = {
     "holiday": _l("public holiday"),
     "closure": _l("closed"),
@@ -157,28 +163,53 @@ def language_name(code: str, locale: str) -> str:
         return code
 
 
+def reader_locale() -> Locale:
+    """The locale being rendered (a page's, or a message's under force_locale)."""
+    return get_locale() or Locale.parse("de")  # None only outside any app context
+
+
 def format_clock(value: time | datetime | None) -> str:
-    """HH:MM; instants are shown in Europe/Berlin."""
+    """The locale's 24-hour time ("09:05", Persian "9:05"); instants in Europe/Berlin."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(BERLIN)
-    return value.strftime("%H:%M")
+        value = value.astimezone(BERLIN).time()
+    locale = reader_locale()
+    return babel_format_time(value, locale.datetime_skeletons["Hm"].pattern, locale=locale)
 
 
 def format_day(value: date | datetime | None) -> str:
+    """A date in the locale's medium form ("04.03.2027", "4 Mar 2027")."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(BERLIN).date()
-    return value.strftime("%d.%m.%Y")
+    return babel_format_date(value, "medium", locale=reader_locale())
 
 
 def format_long_day(value: date | datetime) -> str:
-    """ "Dienstag, 3. Dezember 2026" in the reader's language."""
+    """ "Dienstag, 3. Dezember 2026" in the reader's language (Gregorian, CLDR names)."""
     if isinstance(value, datetime):
         value = value.astimezone(BERLIN).date()
-    return format_date(value, format="full")
+    return babel_format_date(value, "full", locale=reader_locale())
+
+
+@pass_eval_context
+def left_to_right(eval_ctx: EvalContext, value) -> str:
+    """Times, references and phone numbers read left to right inside right-to-left text:
+    <bdi dir="ltr"> in HTML, Unicode isolates in plain text (messages). LTR text unchanged."""
+    text = "" if value is None else str(value)
+    if not text or not is_rtl(reader_locale()):
+        return text
+    if eval_ctx.autoescape:
+        return Markup('<bdi dir="ltr">%s</bdi>') % text
+    return f"{LEFT_TO_RIGHT_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
+
+
+@pass_eval_context
+def time_range(eval_ctx: EvalContext, start: time | datetime, end: time | datetime) -> str:
+    """ "09:00–09:45", kept in this order in Arabic and Persian text."""
+    return left_to_right(eval_ctx, f"{format_clock(start)}–{format_clock(end)}")
 
 
 def event_detail(action: str, detail: str) -> str:
@@ -212,6 +243,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["clock"] = format_clock
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["long_day"] = format_long_day
+    app.jinja_env.filters["ltr"] = left_to_right
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["event_detail"] = event_detail
     app.jinja_env.globals.update(
@@ -228,6 +260,7 @@ def init_app(app: Flask) -> None:
         BERLIN_TZ=BERLIN,
         language_switch_url=language_switch_url,
         claim_autofocus=claim_autofocus,
+        time_range=time_range,
     )
 
     @app.context_processor

@@ -135,3 +135,145 @@ def test_staff_login_page_is_a_staff_page(client):
     html = client.get("/login", headers={"Accept-Language": "ar"}).get_data(as_text=True)
     assert html_tag(html) == '<html lang="de">'
     assert language_switch(html).count("hreflang") == 1  # English only
+
+
+# --- Messages in the family's language -------------------------------------------------------
+
+SLOT = "2027-03-04T10:00:00+01:00"  # Thursday 10:00-10:45 in Düsseldorf
+LRI, PDI = "\u2066", "\u2069"
+
+
+def api_book(client, **values) -> dict:
+    body = {
+        "service": "beratung-35a",
+        "start": SLOT,
+        "name": "Familie Yılmaz",
+        "email": "yilmaz@example.org",
+        "language": "tr",
+        "privacy_consent": True,
+    } | values
+    response = client.post("/api/v1/bookings", json={k: v for k, v in body.items() if v})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def messages(kind: str | None = None) -> list:
+    from sqlalchemy import select
+
+    from booking.extensions import db
+    from booking.notify.models import OutboxMessage
+
+    db.session.commit()
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def translated(lang: str, msgid: str) -> str:
+    """The catalog's text for msgid in lang; the test fails if the catalog lacks it."""
+    from flask_babel import force_locale, gettext
+
+    with force_locale(lang):
+        text = gettext(msgid)
+    assert text != msgid, f"no {lang} translation of {msgid!r}"
+    return text
+
+
+def ics_text(message) -> str:
+    from icalendar import Calendar
+
+    event = next(iter(Calendar.from_ical(message.ics).walk("VEVENT")))
+    return f"{event['summary']}\n{event['description']}"
+
+
+def test_turkish_booking_gets_turkish_email_sms_and_calendar_file(app, client, bookable_service):
+    with freeze_time(NOW):
+        token = api_book(client)["manage_token"]
+        api_book(client, start="2027-03-04T11:00:00+01:00", email=None, phone="0171 2345678")
+    email, sms = messages("confirmation")
+    assert translated("tr", "your appointment is booked.") in email.body_text
+    assert "4 Mart 2027 Perşembe, 10:00–10:45" in email.body_text  # CLDR's Turkish date
+    assert translated("tr", "When") in email.body_html
+    assert '<html lang="tr" dir="ltr">' in email.body_html
+    assert email.subject.startswith(translated("tr", "Your appointment is booked"))
+    assert f"{translated('tr', 'Reference number')}: " in ics_text(email)
+    assert sms.channel == "sms"
+    assert sms.body_text.startswith(translated("tr", "Appointment booked"))
+    assert "4 Mart 2027 Perşembe, 11:00" in sms.body_text
+    with freeze_time(NOW):
+        client.post(f"/api/v1/bookings/{token}/move", json={"start": "2027-03-04T09:00:00+01:00"})
+    [moved] = messages("moved")
+    assert translated("tr", "your appointment has been moved to a new time.") in moved.body_text
+    assert f"{translated('tr', 'Reference number')}: " in ics_text(moved)
+
+
+def test_reminders_from_the_worker_speak_the_familys_language(runner, client, bookable_service):
+    with freeze_time(NOW):
+        api_book(client, language="uk")
+    with freeze_time("2027-03-03 10:00:00"):  # no request: the CLI queues the reminder
+        assert "queued 1" in runner.invoke(args=["reminders", "queue"]).output
+    [reminder] = messages("reminder")
+    assert translated("uk", "we remind you of your appointment.") in reminder.body_text
+    assert "четвер, 4 березня 2027\u202fр." in reminder.body_text
+    assert f"{translated('uk', 'Reference number')}: " in ics_text(reminder)
+
+
+def test_arabic_messages_keep_times_and_numbers_left_to_right(client, bookable_service):
+    bookable_service.office.phone = "+49 211 8921234"
+    from booking.extensions import db
+
+    db.session.commit()
+    with freeze_time(NOW):
+        data = api_book(client, language="ar", name="Familie Haddad")
+        client.post(f"/api/v1/bookings/{data['manage_token']}/cancel")
+    confirmation, cancelled = messages("confirmation")[0], messages("cancelled")[0]
+    assert translated("ar", "your appointment is booked.") in confirmation.body_text
+    assert f"{LRI}10:00–10:45{PDI}" in confirmation.body_text
+    assert f"{LRI}{data['reference']}{PDI}" in confirmation.body_text
+    assert '<html lang="ar" dir="rtl">' in confirmation.body_html
+    assert '<bdi dir="ltr">10:00–10:45</bdi>' in confirmation.body_html
+    assert '<th align="right">' in confirmation.body_html
+    assert f"{LRI}+49 211 8921234{PDI}" in cancelled.body_text
+
+
+def test_german_messages_have_no_direction_marks(client, bookable_service):
+    with freeze_time(NOW):
+        api_book(client, language="de")
+    [message] = messages("confirmation")
+    assert "Donnerstag, 4. März 2027, 10:00–10:45" in message.body_text
+    assert LRI not in message.body_text and "<bdi" not in message.body_html
+    assert "Vorgangsnummer: " in ics_text(message)
+
+
+def test_message_is_german_when_the_languages_catalog_is_missing(
+    client, bookable_service, monkeypatch
+):
+    import booking.core.i18n as i18n
+
+    monkeypatch.setattr(i18n, "_translated_catalogs", lambda directory: frozenset({"de"}))
+    with freeze_time(NOW):
+        api_book(client, language="tr")
+    [message] = messages("confirmation")
+    # All German, the date too: never half Turkish.
+    assert "Ihr Termin ist gebucht." in message.body_text
+    assert "Donnerstag, 4. März 2027" in message.body_text
+    assert "Vorgangsnummer: " in ics_text(message)
+
+
+@freeze_time(NOW)
+def test_arabic_pages_keep_times_references_and_phones_left_to_right(client, bookable_service):
+    bookable_service.office.phone = "+49 211 8921234"
+    from booking.extensions import db
+
+    db.session.commit()
+    data = api_book(client, language="ar")
+    html = client.get(f"/manage/{data['manage_token']}?lang=ar").get_data(as_text=True)
+    assert html_tag(html) == '<html lang="ar" dir="rtl">'
+    assert "الخميس، 4 مارس 2027، " in html or "الخميس، 4 مارس 2027, " in html
+    assert '<bdi dir="ltr">10:00–10:45</bdi>' in html
+    assert f'<bdi dir="ltr">{data["reference"]}</bdi>' in html
+    office = client.get("/offices/eingliederungshilfe?lang=ar").get_data(as_text=True)
+    assert '<bdi dir="ltr">+49 211 8921234</bdi>' in office
+    german = client.get(f"/manage/{data['manage_token']}?lang=de").get_data(as_text=True)
+    assert "Donnerstag, 4. März 2027, 10:00–10:45" in german and "<bdi" not in german

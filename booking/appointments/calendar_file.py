@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from email.utils import parseaddr
 
+from flask_babel import gettext as _
 from icalendar import Calendar, Event
 
 from booking.appointments.models import Appointment, AppointmentStatus
@@ -18,7 +19,9 @@ def appointment_ics(
     method: str = "PUBLISH",
     organizer: str | None = None,
 ) -> bytes:
-    """One event; REQUEST for new or moved, CANCEL for cancelled (same UID, rising SEQUENCE)."""
+    """One event; REQUEST for new or moved, CANCEL for cancelled (same UID, rising SEQUENCE).
+
+    Its text is in the locale being spoken: the page's, or the family's under force_locale."""
     calendar = Calendar()
     calendar.add("prodid", "-//Sprechstunde//Appointment//DE")
     calendar.add("version", "2.0")
@@ -30,9 +33,11 @@ def appointment_ics(
     event.add("dtstart", appointment.starts_at.astimezone(UTC))
     event.add("dtend", appointment.ends_at.astimezone(UTC))
     event.add("sequence", appointment.sequence)
-    event.add("summary", f"{appointment.service.name} – {appointment.office.name}")
-    event.add("location", appointment.office.address)
-    event.add("description", f"Vorgangsnummer: {appointment.reference}")
+    event.add(
+        "summary", f"{appointment.service.local('name')} – {appointment.office.local('name')}"
+    )
+    event.add("location", appointment.office.local("address"))
+    event.add("description", f"{_('Reference number')}: {appointment.reference}")
     if appointment.status == AppointmentStatus.CANCELLED:
         event.add("status", "CANCELLED")
     else:

@@ -91,6 +91,9 @@ def queue_family_message(
         "local_start": appointment.starts_at.astimezone(BERLIN),
         "local_end": appointment.ends_at.astimezone(BERLIN),
     }
+    ics = None
+    method = None
+    # One language for the whole message, its calendar file included.
     with force_locale(message_locale(appointment.language)):
         subject = subject_line(f"{SUBJECTS[kind]()} – {appointment.service.local('name')}")
         if channel == OutboxChannel.SMS:
@@ -99,16 +102,13 @@ def queue_family_message(
         else:
             text = render_template("notify/family.txt", **context)
             html = render_template("notify/family.html", **context)
-    ics = None
-    method = None
-    if channel == OutboxChannel.EMAIL:
-        method = "CANCEL" if appointment.status == AppointmentStatus.CANCELLED else "REQUEST"
-        ics = appointment_ics(
-            appointment,
-            now or datetime.now(BERLIN),
-            method=method,
-            organizer=current_app.config["MAIL_DEFAULT_SENDER"],
-        ).decode()
+            method = "CANCEL" if appointment.status == AppointmentStatus.CANCELLED else "REQUEST"
+            ics = appointment_ics(
+                appointment,
+                now or datetime.now(BERLIN),
+                method=method,
+                organizer=current_app.config["MAIL_DEFAULT_SENDER"],
+            ).decode()
     message = OutboxMessage(
         kind=kind,
         channel=channel,
