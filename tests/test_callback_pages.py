@@ -587,3 +587,45 @@ def test_the_start_page_and_the_office_calendar_count_open_and_overdue(client, a
     html = client.get("/calendar/office/eingliederungshilfe").get_data(as_text=True)
     summary = html.split('class="callback-summary"')[1].split("</p>")[0]
     assert "2 offen" in summary and "1 überfällig" in summary
+
+
+def test_switching_the_language_keeps_what_reception_typed(client, auth, staff):
+    auth.login("empfang@example.org")
+    url = "/callbacks/office/eingliederungshilfe/new"
+    assert f'form="callback-form" formaction="{url}?lang=en"' in client.get(url).get_data(
+        as_text=True
+    )
+    response = client.post(
+        f"{url}?lang=en", data=form_data(phone="") | {"urgent": "y", "switch_language": "en"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Caller&#39;s name" in html or "Caller's name" in html
+    assert 'value="Familie Yılmaz"' in html and "Please enter the number" not in html
+    assert re.search(
+        r'<input[^>]*checked[^>]*name="urgent"|<input[^>]*name="urgent"[^>]*checked', html
+    )
+    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("attempt", {"attempt-outcome": "reached"}),
+        ("attempt", {}),
+        ("close", {"close-outcome": "resolved"}),
+        ("assign", {"assign-staff": "0"}),
+    ],
+)
+def test_a_form_from_before_the_request_was_closed_says_so(client, auth, staff, action, data):
+    """Another tab closed it: the old form's section is gone, so the message is a flash."""
+    auth.login("empfang@example.org")
+    create(client, staff)
+    request = only_request()
+    client.post(f"/callbacks/{request.id}/close", data={"close-outcome": "withdrawn"})
+    response = client.post(f"/callbacks/{request.id}/{action}", data=data)
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Diese Rückrufbitte ist abgeschlossen." in page
+    db.session.refresh(request)
+    assert request.outcome == CallbackOutcome.WITHDRAWN and not request.attempts

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking.audit.models import AuditEvent
 from booking.callbacks.due import BERLIN
@@ -147,3 +147,18 @@ def test_the_privacy_notice_covers_callback_requests(client):
     html = client.get("/privacy").get_data(as_text=True)
     assert "Für eine Rückrufbitte speichern wir" in html
     assert "30 Tage nach ihrem Abschluss gelöscht" in html
+
+
+def test_switching_the_language_keeps_what_was_typed(client, office):
+    html = client.get(URL).get_data(as_text=True)
+    assert f'form="callback-form" formaction="{URL}?lang=en"' in html
+    response = client.post(
+        f"{URL}?lang=en",
+        data=form(name="Familie Nowak", phone="", privacy_consent="") | {"switch_language": "en"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'lang="en"' in html and "Your name" in html
+    assert 'value="Familie Nowak"' in html
+    assert "Please enter the number to call back." not in html  # nothing was sent yet
+    assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 0

@@ -23,7 +23,7 @@ from booking.callbacks.services import (
 )
 from booking.core.access import public
 from booking.core.exceptions import BookingError
-from booking.core.forms import attach_error, attach_field_errors
+from booking.core.forms import attach_error, attach_field_errors, switching_language
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import Office, Service
@@ -80,7 +80,9 @@ def request_form(slug: str):
     if form.is_submitted() and form.form_key.data and done.get("key") == form.form_key.data:
         # Sent twice (a double click, the back button): the first request stands.
         return redirect(url_for(".requested", slug=office.slug))
-    if form.validate_on_submit():
+    if switching_language():
+        pass  # the same form in the other language, with what was typed; nothing is sent
+    elif form.validate_on_submit():
         if form.website.data:
             record_event("callback.refused", obj=office, detail="honeypot field filled")
             form.form_errors.append(_("Your request could not be processed. Please call us."))
@@ -107,7 +109,11 @@ def request_form(slug: str):
     elif form.is_submitted():
         status = 422
     return render_template(
-        "callbacks/public_form.html", office=office, form=form, office_phone=office_phone(office)
+        "callbacks/public_form.html",
+        office=office,
+        form=form,
+        office_phone=office_phone(office),
+        language_form="callback-form",
     ), status
 
 

@@ -47,7 +47,12 @@ from booking.callbacks.services import (
 )
 from booking.core.access import admin_required, me, my_offices, office_or_404, staff_required
 from booking.core.exceptions import BookingError
-from booking.core.forms import attach_error, attach_field_errors, get_or_404
+from booking.core.forms import (
+    attach_error,
+    attach_field_errors,
+    get_or_404,
+    switching_language,
+)
 from booking.core.transactions import writes
 from booking.db import utcnow
 from booking.extensions import db
@@ -182,7 +187,9 @@ def new(slug: str):
     prepare_caller_form(form, office)
     duplicates: list[CallbackRequest] = []
     status = 200
-    if form.validate_on_submit():
+    if switching_language():
+        pass  # the same form in the other language, with what was typed; nothing is saved
+    elif form.validate_on_submit():
         try:
             details = caller_details(form, office, topic_service(office, form.topic.data))
             duplicates = (
@@ -227,6 +234,7 @@ def new(slug: str):
             duplicates=duplicates,
             add_form=add_form,
             now=utcnow(),
+            language_form="callback-form",
         ),
         status,
     )
@@ -293,6 +301,11 @@ def detail(request_id: int):
 def run_form(request_id: int, form_name: str, form, action, success: str):
     """Validate, run the service; PRG on success, the page with the form's errors if not."""
     found = load(request_id)
+    if not found.is_open and form_name != "note_form":
+        # A form from before the request was closed (another tab): the page no longer shows
+        # it, so its errors would be invisible; say why instead.
+        flash(_("This callback request is closed."), "error")
+        return redirect(url_for(".detail", request_id=request_id), code=303)
     if form.validate_on_submit():
         try:
             action(found, form)

@@ -1,11 +1,17 @@
 """Form helpers shared by every blueprint: refusals onto forms, choices, commit-or-show."""
 
-from flask import abort, flash, redirect
+from flask import abort, flash, redirect, request
 from sqlalchemy import select
 
 from booking.core.exceptions import BookingError
 from booking.extensions import db
 from booking.offices.models import Office, Service
+
+
+def switching_language() -> bool:
+    """A language button of a form page (base.html's `language_form`): show the page again in
+    that language with what was typed; change nothing."""
+    return request.method == "POST" and bool(request.form.get("switch_language"))
 
 
 def get_or_404(model, object_id: int):
