@@ -277,3 +277,38 @@ def test_arabic_pages_keep_times_references_and_phones_left_to_right(client, boo
     assert '<bdi dir="ltr">+49 211 8921234</bdi>' in office
     german = client.get(f"/manage/{data['manage_token']}?lang=de").get_data(as_text=True)
     assert "Donnerstag, 4. März 2027, 10:00–10:45" in german and "<bdi" not in german
+
+
+# --- The API speaks the Accept-Language's language, without memory ---------------------------
+
+
+def in_language(lang: str, msgid: str) -> str:
+    from flask_babel import force_locale, gettext
+
+    with force_locale(lang):
+        return gettext(msgid)
+
+
+@pytest.mark.parametrize("lang", FAMILY)
+def test_api_field_messages_in_the_accept_language(client, bookable_service, lang):
+    response = client.post(
+        "/api/v1/bookings",
+        json={"service": "beratung-35a", "start": SLOT, "email": "kein-at"},
+        headers={"Accept-Language": f"{lang};q=0.9"},
+    )
+    assert response.status_code == 422
+    errors = response.json["errors"]
+    assert errors["name"] == in_language(lang, "Please enter a name.")
+    assert errors["email"] == in_language(lang, "Please enter a valid email address.")
+    assert errors["privacy_consent"] == in_language(lang, "Please agree to the privacy notice.")
+    if lang != "en":
+        assert errors["name"] != "Please enter a name."  # really translated
+
+
+def test_api_has_no_language_memory(client, bookable_service):
+    client.get("/?lang=ar")  # a page's choice does not change the API's answers
+    response = client.post("/api/v1/bookings", json={}, headers={"Accept-Language": "en"})
+    assert response.json["errors"]["name"] == "Please enter a name."
+    assert "Set-Cookie" not in client.post("/api/v1/bookings?lang=tr", json={}).headers
+    german = client.post("/api/v1/bookings", json={}).json["errors"]["name"]
+    assert german == in_language("de", "Please enter a name.") != "Please enter a name."

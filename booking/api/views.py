@@ -3,6 +3,7 @@
 from datetime import date
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.api.idempotency import idempotent
@@ -204,18 +205,31 @@ def consultation_hours():
     )
 
 
+# Field messages are for people (the family using a city's app): in the Accept-Language's
+# language. Error codes ("slot_taken", "too_late", …) stay codes.
+START_FORMAT = " (ISO 8601: 2027-03-30T09:00:00+02:00)"
+
+
+def required_message(name: str) -> str:
+    if name == "name":
+        return _("Please enter a name.")
+    if name == "start":
+        return _("Please choose a time.") + START_FORMAT
+    return _("Please check your entries")
+
+
 def _field_errors(body: dict) -> dict:
     errors = {}
     for name in ("service", "start", "name"):
         if not isinstance(body.get(name), str) or not body.get(name).strip():
-            errors[name] = "required"
+            errors[name] = required_message(name)
     for name in ("email", "phone", "language", "note"):
         if body.get(name) is not None and not isinstance(body[name], str):
-            errors[name] = "must be a string"
+            errors[name] = _("Please check your entries")
     if body.get("interpreter") is not None and not isinstance(body["interpreter"], bool):
-        errors["interpreter"] = "must be true or false"
+        errors["interpreter"] = _("Please check your entries")
     if body.get("privacy_consent") is not True:
-        errors["privacy_consent"] = "The privacy notice must be accepted (true)."
+        errors["privacy_consent"] = _("Please agree to the privacy notice.")
     return errors
 
 
@@ -228,10 +242,10 @@ def create_booking():
     errors = _field_errors(body)
     service = public_service(body["service"]) if "service" not in errors else None
     if "service" not in errors and service is None:
-        errors["service"] = "unknown service"
+        errors["service"] = _("Service unavailable")
     start = parse_start(body.get("start")) if "start" not in errors else None
     if "start" not in errors and start is None:
-        errors["start"] = "must be an ISO 8601 time with offset, e.g. 2027-03-30T09:00:00+02:00"
+        errors["start"] = _("Please choose from the listed times.") + START_FORMAT
     try:
         family = check_family_details(
             body.get("name") if isinstance(body.get("name"), str) else None,
@@ -288,6 +302,8 @@ def move_booking(token: str):
     appointment = appointment_or_404(token)
     start = parse_start(body.get("start")) if isinstance(body.get("start"), str) else None
     if start is None:
-        return jsonify({"errors": {"start": "must be an ISO 8601 time with offset"}}), 422
+        return jsonify(
+            {"errors": {"start": _("Please choose from the listed times.") + START_FORMAT}}
+        ), 422
     booking = move_appointment(appointment, start, utcnow())
     return jsonify(appointment_json(booking.appointment, booking.manage_token))
