@@ -94,6 +94,10 @@ class DefaultConfig:
     # Callback requests lose the caller's personal data this long after they were closed.
     CALLBACK_RETENTION_DAYS_AFTER_CLOSING = 30
 
+    # Slot inputs (hours, busy times, closed days) kept per process for this many seconds at
+    # most; every change makes them stale at once (booking/schedule/inputs_cache.py). 0: off.
+    SLOT_CACHE_SECONDS = 60
+
     # Closed every year besides the public holidays of NRW ("MM-DD").
     YEARLY_CLOSED_DAYS = ["12-24", "12-31"]
 

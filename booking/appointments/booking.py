@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.appointments.models import (
     HOLDING_STATES,
+    MAX_BUSY_SPAN,
     Appointment,
     AppointmentError,
     AppointmentStatus,
@@ -443,6 +444,7 @@ def _overlapping_appointment(appointment: Appointment) -> bool:
                 Appointment.staff_id == appointment.staff_id,
                 Appointment.status.in_(HOLDING_STATES),
                 Appointment.starts_at < appointment.busy_until,
+                Appointment.starts_at > appointment.starts_at - MAX_BUSY_SPAN,
                 Appointment.busy_until > appointment.starts_at,
             )
         )

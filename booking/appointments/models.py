@@ -1,6 +1,6 @@
 import enum
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -39,6 +39,10 @@ class Channel(enum.StrEnum):
 
 # Appointments in these states hold their time; a cancelled one frees it.
 HOLDING_STATES = (AppointmentStatus.BOOKED, AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW)
+# The longest an appointment can hold a caseworker (480 minutes plus a 240-minute buffer, the
+# limits of the setup file and the admin form): lets time-window queries bound `starts_at` from
+# below too, so years of history are not read to find one week's appointments.
+MAX_BUSY_SPAN = timedelta(hours=12)
 
 
 class Appointment(db.Model):

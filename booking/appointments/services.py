@@ -6,7 +6,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from booking.appointments.models import Appointment, AppointmentError, AppointmentEvent
+from booking.appointments.models import (
+    MAX_BUSY_SPAN,
+    Appointment,
+    AppointmentError,
+    AppointmentEvent,
+)
 from booking.appointments.signals import tell_family
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
@@ -90,7 +95,11 @@ def appointments_between(
 ) -> list[Appointment]:
     query = (
         select(Appointment)
-        .where(Appointment.starts_at < end, Appointment.ends_at > start)
+        .where(
+            Appointment.starts_at < end,
+            Appointment.starts_at > start - MAX_BUSY_SPAN,  # the index reads only the window
+            Appointment.ends_at > start,
+        )
         .options(selectinload(Appointment.service), selectinload(Appointment.staff))
         .order_by(Appointment.starts_at, Appointment.staff_id)
     )

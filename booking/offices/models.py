@@ -130,6 +130,8 @@ class Service(HasTexts, db.Model):
     min_notice_hours: Mapped[int] = mapped_column(default=24)
     horizon_days: Mapped[int] = mapped_column(default=60)
     max_open_bookings_per_contact: Mapped[int] = mapped_column(default=2)
+    # Rises with every appointment change of this service (booking/schedule/inputs_cache.py).
+    slots_version: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     public: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -39,19 +39,41 @@ def slot_week(
     staff_id: int | None = None,
     exclude_appointment_id: int | None = None,
 ) -> SlotWeek:
-    """Free slots of the week containing `asked` (default: the earliest free slot's week)."""
+    """Free slots of the week containing `asked` (default: the earliest free slot's week).
+
+    Computes the shown week and, for the earliest free time, at most the current week and then
+    the rest of the horizon: a week page never costs the whole horizon while times are free soon.
+    """
     today = local_today(now)
     horizon_end = today + timedelta(days=service.horizon_days)
-    upcoming = find_free_slots(
-        service, today, horizon_end, now, staff_id, exclude_appointment_id=exclude_appointment_id
-    )
-    earliest = upcoming[0] if upcoming else None
+    this_week = week_start(today)
+
+    def free(first: date, last: date) -> list[Slot]:
+        if first > min(last, horizon_end):
+            return []
+        return find_free_slots(
+            service, first, min(last, horizon_end), now, staff_id, exclude_appointment_id
+        )
+
+    soon = free(today, this_week + timedelta(days=6))
+    later: list[Slot] | None = None
+    if soon:
+        earliest = soon[0]
+    else:
+        later = free(this_week + timedelta(days=7), horizon_end)
+        earliest = later[0] if later else None
     if asked is None:
         asked = earliest.start.astimezone(BERLIN).date() if earliest else today
-    first = max(week_start(asked), week_start(today))
+    first = max(week_start(asked), this_week)
     last = first + timedelta(days=6)
+    if first == this_week:
+        shown = soon
+    elif later is not None:
+        shown = [s for s in later if first <= s.start.astimezone(BERLIN).date() <= last]
+    else:
+        shown = free(first, last)
     by_day: dict[date, list[Slot]] = {first + timedelta(days=n): [] for n in range(7)}
-    for slot in upcoming:
+    for slot in shown:
         day = slot.start.astimezone(BERLIN).date()
         if day in by_day:
             by_day[day].append(slot)
@@ -60,7 +82,7 @@ def slot_week(
         last=last,
         days=[(day, slots) for day, slots in by_day.items() if day >= today],
         earliest=earliest,
-        previous=first - timedelta(days=7) if first > week_start(today) else None,
+        previous=first - timedelta(days=7) if first > this_week else None,
         next=first + timedelta(days=7) if first + timedelta(days=7) <= horizon_end else None,
     )
 

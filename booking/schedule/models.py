@@ -141,3 +141,13 @@ class Closure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     office: Mapped[Office | None] = relationship()
+
+
+class ScheduleVersion(db.Model):
+    """One row whose number rises with every change to hours, absences, closures, staff,
+    offices or services: cached slot inputs of an older number are not used."""
+
+    __tablename__ = "schedule_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)

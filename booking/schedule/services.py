@@ -1,8 +1,9 @@
 """Calendar operations on the database: inputs for the engine, hours, absences, closures."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
 
 from babel.dates import get_day_names
 from flask import current_app
@@ -11,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from booking.appointments.models import HOLDING_STATES, Appointment
+from booking.appointments.models import HOLDING_STATES, MAX_BUSY_SPAN, Appointment
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import BookingError
@@ -29,6 +30,7 @@ from booking.schedule.engine import (
     free_slots,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
+from booking.schedule.inputs_cache import InputsCache, current_versions
 from booking.schedule.models import (
     Absence,
     AbsenceKind,
@@ -119,6 +121,8 @@ def busy_times(
         Appointment.staff_id.in_(staff_ids),
         Appointment.status.in_(HOLDING_STATES),
         Appointment.starts_at < end,
+        # Bounded on both sides, so the (staff_id, starts_at) index reads only the window.
+        Appointment.starts_at > start - MAX_BUSY_SPAN,
         Appointment.busy_until > start,
     )
     if exclude_appointment_id is not None:  # an appointment being moved frees its own time
@@ -144,9 +148,9 @@ def booking_rules(service: Service) -> BookingRules:
 class SlotInputs:
     """What the engine needs about one service between two dates, loaded once."""
 
-    hours: list[HoursRule]
-    busy: list[Busy]
-    closed: dict[date, str]
+    hours: tuple[HoursRule, ...]
+    busy: tuple[Busy, ...]
+    closed: Mapping[date, str]  # read-only: the cache shares it
 
 
 def slot_inputs(
@@ -156,24 +160,80 @@ def slot_inputs(
     staff_id: int | None = None,
     exclude_appointment_id: int | None = None,
 ) -> SlotInputs | None:
-    """None when nobody can be booked for the service (no caseworker, inactive)."""
+    """None when nobody can be booked for the service (no caseworker, inactive).
+
+    Served from the per-process cache in two parts (booking/schedule/inputs_cache.py): who
+    works when and the closed days while the schedule's version is unchanged, the busy times
+    while the service's version is unchanged too (a booking changes only that one). A
+    transaction that changed schedule data itself always reads afresh.
+    """
+    cache = inputs_cache()
+    versions = current_versions(db.session(), service.id) if cache else None
+    yearly = tuple(current_app.config["YEARLY_CLOSED_DAYS"])
+    window = (service.id, first, last, staff_id)
+    static_key = ("static", *window, versions[0] if versions else None, yearly)
+    static = cache.get(static_key) if versions else None
+    if static is None:
+        static = Cached(load_static_inputs(service, first, last, staff_id))
+        if versions:
+            cache.put(static_key, static)
+    if static.value is None:
+        return None
+    busy_key = ("busy", *window, exclude_appointment_id, versions)
+    busy = cache.get(busy_key) if versions else None
+    if busy is None:
+        start, end = local_day_bounds(first, last)
+        busy = tuple(busy_times(static.value.staff_ids, start, end, exclude_appointment_id))
+        if versions:
+            cache.put(busy_key, busy)
+    return SlotInputs(hours=static.value.hours, busy=busy, closed=static.value.closed)
+
+
+@dataclass(frozen=True)
+class StaticInputs:
+    """Who can be booked when, and the closed days: what changes rarely."""
+
+    staff_ids: tuple[int, ...]
+    hours: tuple[HoursRule, ...]
+    closed: Mapping[date, str]  # read-only: the cache shares it
+
+
+@dataclass(frozen=True)
+class Cached:
+    value: StaticInputs | None  # None is a result too: nobody to book
+
+
+def inputs_cache() -> InputsCache | None:
+    seconds = current_app.config.get("SLOT_CACHE_SECONDS", 0)
+    if not seconds:
+        return None
+    cache = current_app.extensions.get("slot_inputs_cache")
+    if cache is None:
+        cache = current_app.extensions["slot_inputs_cache"] = InputsCache(seconds)
+    return cache
+
+
+def load_static_inputs(
+    service: Service, first: date, last: date, staff_id: int | None = None
+) -> StaticInputs | None:
     caseworkers = qualified_caseworkers(service, staff_id)
     if not caseworkers or not service.active or not service.office.active:
         return None
-    ids = [user.id for user in caseworkers]
-    hours = db.session.scalars(
-        select(WeeklyHours).where(
-            WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id
-        )
+    ids = tuple(user.id for user in caseworkers)
+    hours = db.session.execute(
+        select(
+            WeeklyHours.staff_id,
+            WeeklyHours.weekday,
+            WeeklyHours.start_time,
+            WeeklyHours.end_time,
+            WeeklyHours.valid_from,
+            WeeklyHours.valid_until,
+        ).where(WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id)
     )
-    start, end = local_day_bounds(first, last)
-    return SlotInputs(
-        hours=[
-            HoursRule(h.staff_id, h.weekday, h.start_time, h.end_time, h.valid_from, h.valid_until)
-            for h in hours
-        ],
-        busy=busy_times(ids, start, end, exclude_appointment_id),
-        closed=closed_days(service.office, first, last),
+    return StaticInputs(
+        staff_ids=ids,
+        hours=tuple(HoursRule(*row) for row in hours),
+        closed=MappingProxyType(closed_days(service.office, first, last)),
     )
 
 

@@ -1,0 +1,139 @@
+"""Slot inputs cached per process, keyed by versions that every schedule change bumps.
+
+Every worker and every server reads the versions from the database, so they agree: a change
+committed anywhere makes every cached entry of the services it touches unreachable.
+- An appointment written through the ORM bumps its service's `slots_version`.
+- Anything else the slot engine reads (hours, absences, closures, staff, offices, services) bumps
+  the global `schedule_version`, as does any bulk statement on those tables.
+Both bumps run in the writing transaction, so a rollback leaves the versions as they were.
+Entries also expire after SLOT_CACHE_SECONDS, for changes made outside the app (a restore).
+"""
+
+import threading
+import time as clock
+from collections import OrderedDict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+# Tables the slot engine's inputs come from. Appointments are counted per service.
+GLOBAL_TABLES = frozenset(
+    {
+        "absence",
+        "closure",
+        "weekly_hours",
+        "office",
+        "service",
+        "staff_user",
+        "staff_office",
+        "staff_service",
+        "staff_language",
+    }
+)
+APPOINTMENT_TABLE = "appointment"
+CHANGED = "schedule_changed"  # session.info key: this transaction changed schedule data
+MAX_ENTRIES = 512
+
+schedule_version = sa.table("schedule_version", sa.column("id"), sa.column("version"))
+service_table = sa.table("service", sa.column("id"), sa.column("slots_version"))
+
+
+class InputsCache:
+    """A small LRU of computed slot inputs with an age limit; safe across threads."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> Any | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None or clock.monotonic() - found[0] > self.seconds:
+                self.misses += 1
+                return None
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return found[1]
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self.lock:
+            self.entries[key] = (clock.monotonic(), value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > MAX_ENTRIES:
+                self.entries.popitem(last=False)
+
+
+def current_versions(session: Session, service_id: int) -> tuple[int, int] | None:
+    """(global, service) versions as committed or as this transaction sees them; None when
+    this transaction changed schedule data itself (its own view must not be cached)."""
+    if session.info.get(CHANGED):
+        return None
+    row = session.execute(
+        sa.select(schedule_version.c.version, service_table.c.slots_version)
+        .select_from(schedule_version)
+        .join(service_table, sa.true())
+        .where(schedule_version.c.id == 1, service_table.c.id == service_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _bump(connection, service_ids: set[int], everything: bool) -> None:
+    if everything:
+        connection.execute(
+            sa.update(schedule_version)
+            .where(schedule_version.c.id == 1)
+            .values(version=schedule_version.c.version + 1)
+        )
+    if service_ids:
+        connection.execute(
+            sa.update(service_table)
+            .where(service_table.c.id.in_(sorted(service_ids)))
+            .values(slots_version=service_table.c.slots_version + 1)
+        )
+
+
+def _table_of(instance) -> str | None:
+    table = getattr(type(instance), "__table__", None)
+    return getattr(table, "name", None)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    service_ids: set[int] = set()
+    everything = False
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = _table_of(instance)
+        if table == APPOINTMENT_TABLE:
+            if instance in session.dirty and not session.is_modified(instance):
+                continue
+            if instance.service_id is not None:
+                service_ids.add(instance.service_id)
+        elif table in GLOBAL_TABLES:
+            if instance in session.dirty and not session.is_modified(instance):
+                continue
+            everything = True
+    if service_ids or everything:
+        session.info[CHANGED] = True
+        _bump(session.connection(), service_ids, everything)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name == APPOINTMENT_TABLE or name in GLOBAL_TABLES:
+        state.session.info[CHANGED] = True
+        _bump(state.session.connection(), set(), True)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_over(session: Session) -> None:
+    session.info.pop(CHANGED, None)

@@ -1,0 +1,135 @@
+"""Cached slot inputs: served while nothing changed, never after a change in any process."""
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+from sqlalchemy import select, update
+
+from booking.appointments.booking import book_appointment, check_family_details
+from booking.appointments.models import Appointment, AppointmentStatus
+from booking.auth.models import StaffUser
+from booking.extensions import db
+from booking.offices.models import Service
+from booking.schedule.inputs_cache import InputsCache
+from booking.schedule.models import Absence, AbsenceKind, Closure, ScheduleVersion, WeeklyHours
+from booking.schedule.services import find_free_slots
+
+NOW = datetime(2027, 3, 1, 8, tzinfo=UTC)  # a Monday; the service's day is Thursday
+THURSDAY = date(2027, 3, 4)
+
+
+def starts(service) -> list[datetime]:
+    return [s.start for s in find_free_slots(service, THURSDAY, THURSDAY, NOW)]
+
+
+def cache(app) -> InputsCache:
+    return app.extensions["slot_inputs_cache"]
+
+
+@pytest.fixture
+def family():
+    return check_family_details("Familie Yilmaz", "yilmaz@example.org", None, "de", False, "")
+
+
+def fresh(service_id: int) -> Service:
+    db.session.commit()  # a new transaction, as a new request has
+    return db.session.get(Service, service_id)
+
+
+def test_unchanged_inputs_come_from_the_cache(app, bookable_service):
+    first = starts(bookable_service)
+    assert len(first) == 3
+    hits = cache(app).hits
+    assert starts(fresh(bookable_service.id)) == first
+    assert cache(app).hits == hits + 2  # who works when, and the busy times
+
+
+def test_a_booking_hides_its_time_at_once(app, bookable_service, family):
+    first = starts(bookable_service)
+    book_appointment(bookable_service, first[0], family, NOW)
+    # In the booking's own transaction: read afresh, never from the cache.
+    assert first[0] not in starts(bookable_service)
+    db.session.commit()
+    assert starts(fresh(bookable_service.id)) == first[1:]
+
+
+def test_a_rolled_back_booking_changes_nothing(app, bookable_service, family):
+    first = starts(bookable_service)
+    version = db.session.get(Service, bookable_service.id).slots_version
+    book_appointment(bookable_service, first[0], family, NOW)
+    db.session.rollback()
+    service = fresh(bookable_service.id)
+    db.session.refresh(service)
+    assert service.slots_version == version
+    assert starts(service) == first
+
+
+@pytest.mark.parametrize("change", ["absence", "closure", "hours", "inactive", "bulk_cancel"])
+def test_every_kind_of_change_reaches_the_next_request(app, bookable_service, family, change):
+    first = starts(bookable_service)
+    staff = db.session.scalar(select(StaffUser))
+    if change == "absence":
+        db.session.add(
+            Absence(
+                staff_id=staff.id,
+                kind=AbsenceKind.TRAINING,
+                starts_at=datetime(2027, 3, 4, 7, tzinfo=UTC),
+                ends_at=datetime(2027, 3, 4, 9, tzinfo=UTC),
+            )
+        )
+        expected = first[1:] if len(first) > 1 else []
+    elif change == "closure":
+        db.session.add(Closure(first_day=THURSDAY, last_day=THURSDAY, reason="Betriebsausflug"))
+        expected = []
+    elif change == "hours":
+        hours = db.session.scalar(select(WeeklyHours))
+        hours.end_time = time(11)
+        expected = first[:2]
+    elif change == "inactive":
+        staff.active = False
+        expected = []
+    else:  # a bulk statement, as a purge or a script might run
+        book_appointment(bookable_service, first[0], family, NOW)
+        db.session.commit()
+        assert starts(fresh(bookable_service.id)) == first[1:]
+        db.session.execute(update(Appointment).values(status=AppointmentStatus.CANCELLED))
+        expected = first
+    db.session.commit()
+    assert starts(fresh(bookable_service.id)) == expected
+
+
+def test_a_change_in_another_worker_is_seen(app_factory, bookable_service, family):
+    """Two apps on one database stand for two workers, each with its own cache."""
+    other = app_factory()
+    first = starts(bookable_service)
+    with other.app_context():
+        service = db.session.get(Service, bookable_service.id)
+        assert [s.start for s in find_free_slots(service, THURSDAY, THURSDAY, NOW)] == first
+        book_appointment(service, first[1], family, NOW)
+        db.session.commit()
+    assert starts(fresh(bookable_service.id)) == [first[0], first[2]]
+
+
+def test_entries_expire(app, bookable_service):
+    starts(bookable_service)
+    misses = cache(app).misses
+    key = next(iter(cache(app).entries))
+    stamp, value = cache(app).entries[key]
+    cache(app).entries[key] = (stamp - 61, value)
+    starts(fresh(bookable_service.id))
+    assert cache(app).misses == misses + 1
+
+
+def test_off_when_configured(app_factory, bookable_service):
+    other = app_factory(SLOT_CACHE_SECONDS=0)
+    with other.app_context():
+        service = db.session.get(Service, bookable_service.id)
+        assert len(find_free_slots(service, THURSDAY, THURSDAY, NOW)) == 3
+        assert "slot_inputs_cache" not in other.extensions
+
+
+def test_the_versions_rise_in_the_database(app, bookable_service, family):
+    before = db.session.scalar(select(ScheduleVersion.version))
+    db.session.add(Closure(first_day=THURSDAY, last_day=THURSDAY, reason="Fortbildung"))
+    db.session.commit()
+    assert db.session.scalar(select(ScheduleVersion.version)) == before + 1
