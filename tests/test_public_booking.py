@@ -178,7 +178,7 @@ def test_taken_slot_goes_back_to_time_choice_keeping_input(client, service, app)
         ({"privacy_consent": None}, "Bitte stimmen Sie dem Datenschutzhinweis zu."),
         ({"email": "kein-at-zeichen"}, "Bitte geben Sie eine gültige E-Mail-Adresse ein."),
         ({"email": "", "phone": "12"}, "Bitte geben Sie eine gültige Telefonnummer ein."),
-        ({"note": "x" * 501}, "Höchstens 500 Zeichen"),
+        ({"note": "x" * 501}, "Bitte schreiben Sie höchstens 500 Zeichen."),
         ({"name": ""}, "Bitte geben Sie einen Namen ein."),
     ],
 )
@@ -537,7 +537,7 @@ def test_a_long_note_is_refused_with_its_limit_never_cut(client, service):
     response = client.post("/book/beratung-35a/details", data=details(note=long_note))
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Höchstens 500 Zeichen, bitte. Bitte kürzen Sie Ihre Notiz." in html
+    assert "Ihr Hinweis ist zu lang. Bitte schreiben Sie höchstens 500 Zeichen." in html
     assert f"{long_note}</textarea>" in html  # kept whole, to shorten
     # A line break from the browser (CR LF) counts as one character.
     assert (

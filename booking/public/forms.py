@@ -57,7 +57,7 @@ def mobile_only(form, field) -> None:
     if value and normalize_phone(value) is not None and not is_mobile(value):
         raise ValidationError(
             _l(
-                "This is not a mobile number, so we cannot send you a text message. "
+                "This is not a mobile number. We can send text messages to mobile phones only. "
                 "Please give an email address or a mobile number."
             )
         )
@@ -91,14 +91,14 @@ class FamilyDetailsForm(FlaskForm):
         validators=[
             MaxChars(
                 MAX_NOTE,
-                _l("At most %(max)d characters, please. Please shorten your note.", max=MAX_NOTE),
+                _l("Your note is too long. Please write at most %(max)d characters.", max=MAX_NOTE),
             )
         ],
         render_kw={"rows": "3"},
     )
     privacy_consent = BooleanField(
         _l(
-            "I have read the privacy notice and agree that my details are stored "
+            "I have read the privacy notice. I agree that you store my details "
             "for this appointment."
         ),
         validators=[DataRequired(_l("Please agree to the privacy notice."))],

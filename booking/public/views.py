@@ -176,7 +176,7 @@ def details(slug: str):
         return render_details(service, form, start, 422)
     if form.website.data:
         record_refusal(service, "honeypot field filled")
-        form.form_errors.append(_("Your booking could not be processed. Please call us."))
+        form.form_errors.append(_("We could not book your appointment. Please call us."))
         return render_details(service, form, start, 422)
     try:
         booking = book_appointment(
@@ -218,8 +218,8 @@ def appointment_or_gone(token: str):
         answer, code = render_error(
             404,
             _(
-                "This link is not valid. Please check the address, or call the office "
-                "where you booked your appointment."
+                "This link does not work. Please check the address. "
+                "Or call the office where you booked your appointment."
             ),
         )
     else:

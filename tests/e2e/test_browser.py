@@ -108,7 +108,7 @@ def book_first_free_slot(page, base: str, name: str) -> None:
     page.get_by_label("Ihr Name").fill(name)
     page.get_by_label("E-Mail-Adresse").fill("e2e@example.org")
     page.get_by_label("Ich habe den Datenschutzhinweis gelesen").check()
-    page.get_by_role("button", name="Termin verbindlich buchen").click()
+    page.get_by_role("button", name="Diesen Termin buchen").click()
     expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
 
 
@@ -149,7 +149,7 @@ def test_form_errors_are_accessible(live_server, browser):
     page.goto(f"{live_server}/book/beratung-35a")
     page.locator("input[name=start]").first.check()
     page.get_by_role("button", name="Weiter mit dieser Zeit").click()
-    page.get_by_role("button", name="Termin verbindlich buchen").click()
+    page.get_by_role("button", name="Diesen Termin buchen").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert axe_violations(page) == []
 
