@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
-from babel.dates import get_day_names
+from babel.dates import format_skeleton, get_day_names
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -55,7 +55,8 @@ def closed_days(office: Office, first: date, last: date) -> dict[date, str]:
     """Every day the office is closed, with why: public holidays, yearly and set closures."""
     result: dict[date, str] = {}
     for day in yearly_closed_days(first, last, current_app.config["YEARLY_CLOSED_DAYS"]):
-        result[day] = str(_l("Closed (%(date)s)", date=day.strftime("%d.%m.")))
+        when = format_skeleton("dM", day, locale=get_locale() or "de")  # "24.12." / "24/12"
+        result[day] = str(_l("Closed (%(date)s)", date=when))
     closures = db.session.scalars(
         select(Closure).where(
             or_(Closure.office_id == office.id, Closure.office_id.is_(None)),
