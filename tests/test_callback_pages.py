@@ -179,8 +179,23 @@ def test_adding_to_the_open_request_instead_of_a_duplicate(client, auth, staff):
 def test_a_new_request_anyway_after_the_duplicate_check(client, auth, staff):
     auth.login("empfang@example.org")
     create(client, staff)
-    response = create(client, staff, duplicate_ok="1", note="etwas anderes")
+    shown = create(client, staff, note="etwas anderes")
+    assert shown.status_code == 409
+    assert 'name="duplicate_ok" type="hidden" value="+492111234567"' in shown.get_data(as_text=True)
+    response = create(client, staff, duplicate_ok="+492111234567", note="etwas anderes")
     assert response.status_code == 302
+    assert len(db.session.scalars(select(CallbackRequest)).all()) == 2
+
+
+def test_a_changed_number_after_the_duplicate_check_is_checked_again(client, auth, staff):
+    """ "Save anyway" was meant for the number whose open request reception saw, no other."""
+    auth.login("empfang@example.org")
+    create(client, staff, phone="0211 1234567")
+    create(client, staff, phone="0211 7654321", duplicate_ok="+492111234567")
+    assert len(db.session.scalars(select(CallbackRequest)).all()) == 2
+    response = create(client, staff, phone="0211 7654321", duplicate_ok="+492111234567")
+    assert response.status_code == 409
+    assert "0211 7654321" in response.get_data(as_text=True)
     assert len(db.session.scalars(select(CallbackRequest)).all()) == 2
 
 

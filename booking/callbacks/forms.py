@@ -97,7 +97,7 @@ class CallerFields:
 
 class NewCallbackForm(CallerFields, FlaskForm):
     urgent = BooleanField(_l("Urgent (due the next working day)"))
-    # "Create a new request anyway" after the duplicate check.
+    # "Create a new request anyway" after the duplicate check: the number (E.164) it was for.
     duplicate_ok = HiddenField()
 
     def focus_first_field(self) -> None:

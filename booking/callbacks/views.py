@@ -193,7 +193,9 @@ def new(slug: str):
         try:
             details = caller_details(form, office, topic_service(office, form.topic.data))
             duplicates = (
-                [] if form.duplicate_ok.data else open_requests_for_phone(office, details.phone)
+                []
+                if form.duplicate_ok.data == details.phone
+                else open_requests_for_phone(office, details.phone)
             )
             if not duplicates:
                 created = create_request(office, details, utcnow(), actor=me())
@@ -217,7 +219,8 @@ def new(slug: str):
                 )
                 return redirect(url_for(".detail", request_id=created.id))
             status = 409
-            form.duplicate_ok.data = "1"
+            # "Save anyway" holds for this number only: another number is checked again.
+            form.duplicate_ok.data = details.phone
             record_event("callback.duplicate_shown", actor=me(), obj=duplicates[0])
     elif form.is_submitted():
         status = 422
