@@ -176,6 +176,27 @@ def test_adding_to_the_open_request_instead_of_a_duplicate(client, auth, staff):
     assert len(db.session.scalars(select(CallbackRequest)).all()) == 1
 
 
+def test_a_double_click_on_add_this_call_adds_it_once(client, auth, staff):
+    auth.login("empfang@example.org")
+    create(client, staff)
+    first = only_request()
+    shown = create(client, staff, note="zweiter Anruf").get_data(as_text=True)
+    key = re.search(r'name="add-form_key" type="hidden" value="([^"]+)"', shown).group(1)
+    data = {"add-note": "zweiter Anruf", "add-urgent": "", "add-form_key": key}
+    assert client.post(f"/callbacks/{first.id}/add", data=data).status_code == 302
+    again = client.post(f"/callbacks/{first.id}/add", data=data, follow_redirects=True)
+    assert "schon hinzugefügt" in again.get_data(as_text=True)
+    db.session.refresh(first)
+    assert first.internal_note.count("zweiter Anruf") == 1
+    # The next repeated call (a new notice, a new key) is added again.
+    shown = create(client, staff, note="dritter Anruf").get_data(as_text=True)
+    key = re.search(r'name="add-form_key" type="hidden" value="([^"]+)"', shown).group(1)
+    data = {"add-note": "dritter Anruf", "add-urgent": "", "add-form_key": key}
+    client.post(f"/callbacks/{first.id}/add", data=data)
+    db.session.refresh(first)
+    assert "dritter Anruf" in first.internal_note
+
+
 def test_a_new_request_anyway_after_the_duplicate_check(client, auth, staff):
     auth.login("empfang@example.org")
     create(client, staff)

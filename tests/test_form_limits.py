@@ -91,6 +91,7 @@ NOT_STORED = {
     },
     "admin.forms.StaffForm.languages": "split into language codes, each checked",
     "callbacks.forms.AddToRequestForm.urgent": "a flag",
+    "callbacks.forms.AddToRequestForm.form_key": "kept in the session only",
     "callbacks.forms.CloseForm.appointment_reference": "looked up, never stored",
     "callbacks.forms.NewCallbackForm.duplicate_ok": "compared with the number, never stored",
     "callbacks.forms.NewCallbackForm.phone": "stored as E.164, at most 16 characters",

@@ -187,6 +187,8 @@ class AddToRequestForm(FlaskForm):
 
     note = HiddenField()
     urgent = HiddenField()
+    # One per duplicate notice shown: a double click or a second tab adds the call once.
+    form_key = HiddenField()
 
 
 class AssignForm(FlaskForm):

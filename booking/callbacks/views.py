@@ -2,7 +2,9 @@
 and the admins' telephone-system keys. Views never commit; every POST ends in a redirect
 unless it shows the form again with what was typed (or a key that is shown once)."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -62,6 +64,9 @@ from booking.templating import format_clock, format_long_day
 
 bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
 STATUS_FILTERS = ("open", "new", "assigned", "closed", "all")
+# The form keys of this login's last "add this call" presses (a second press adds nothing).
+ADDED_KEYS = "callback_added"
+KEEP_ADDED = 10
 
 
 @bp.record_once
@@ -229,6 +234,7 @@ def new(slug: str):
     add_form = AddToRequestForm(prefix="add", formdata=None)
     add_form.note.data = form.note.data or ""
     add_form.urgent.data = "1" if form.urgent.data else ""
+    add_form.form_key.data = secrets.token_urlsafe(16)
     return (
         render_template(
             "callbacks/new.html",
@@ -248,13 +254,18 @@ def new(slug: str):
 def add(request_id: int):
     found = load(request_id)
     form = AddToRequestForm(prefix="add")
-    if form.validate_on_submit():
+    key = (form.form_key.data or "")[:64]
+    if key and key in session.get(ADDED_KEYS, []):
+        flash(_("This call is already added to %(ref)s.", ref=found.reference), "success")
+    elif form.validate_on_submit():
         try:
             add_to_request(found, form.note.data, form.urgent.data == "1", me(), utcnow())
         except BookingError as error:
             db.session.rollback()
             flash(str(error.message), "error")
         else:
+            if key:
+                session[ADDED_KEYS] = [*session.get(ADDED_KEYS, []), key][-KEEP_ADDED:]
             flash(_("Added to callback request %(ref)s.", ref=found.reference), "success")
     return redirect(url_for(".detail", request_id=found.id))
 
