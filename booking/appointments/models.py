@@ -51,6 +51,17 @@ class Appointment(db.Model):
         sa.CheckConstraint("starts_at < ends_at", name="start_before_end"),
         sa.CheckConstraint("ends_at <= busy_until", name="buffer_after_end"),
         sa.Index("ix_appointment_staff_time", "staff_id", "starts_at"),
+        # Partial: erased appointments (NULL keys) are most rows; counted in, they make the
+        # planners read a service's whole history for the per-contact limit (migration 0013).
+        *(
+            sa.Index(
+                f"ix_appointment_{key}",
+                key,
+                sqlite_where=sa.text(f"{key} IS NOT NULL"),
+                postgresql_where=sa.text(f"{key} IS NOT NULL"),
+            )
+            for key in ("email_key", "phone_key")
+        ),
         # One holding appointment per caseworker and start, on every engine. Overlaps of
         # any length are refused by the database too: an exclusion constraint on
         # PostgreSQL and triggers on SQLite (migration 0003).
@@ -86,8 +97,8 @@ class Appointment(db.Model):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     # The contact as compared for the open-bookings limit: the email in lower case without a
     # "+tag", the phone in E.164. Erased with the contact details.
-    email_key: Mapped[str | None] = mapped_column(sa.String(254), index=True)
-    phone_key: Mapped[str | None] = mapped_column(sa.String(16), index=True)
+    email_key: Mapped[str | None] = mapped_column(sa.String(254))
+    phone_key: Mapped[str | None] = mapped_column(sa.String(16))
     language: Mapped[str] = mapped_column(sa.String(8), default="de")
     interpreter_needed: Mapped[bool] = mapped_column(default=False)
     family_note: Mapped[str] = mapped_column(sa.String(500), default="")
