@@ -18,6 +18,7 @@ from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role
 from booking.core.i18n import is_rtl, own_name, page_languages
 from booking.offices.models import OfficeKind
+from booking.public.labels import CANCEL_REASON_LABELS, STATUS_LABELS
 from booking.schedule.engine import BERLIN
 from booking.schedule.models import AbsenceKind
 
@@ -39,12 +40,6 @@ WEEKDAY_LABELS = (
     _l("Saturday"),
     _l("Sunday"),
 )
-STATUS_LABELS = {
-    "booked": _l("booked"),
-    "cancelled": _l("cancelled"),
-    "attended": _l("attended"),
-    "no_show": _l("no-show"),
-}
 EVENT_LABELS = {
     "booked": _l("booked"),
     "cancelled": _l("cancelled by staff"),
@@ -139,11 +134,6 @@ LABELS = {
     "outbox_channel": OUTBOX_CHANNEL_LABELS,
 }
 LEFT_TO_RIGHT_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2069"
-CANCEL_REASON_LABELS = {
-    "holiday": _l("public holiday"),
-    "closure": _l("closed"),
-    "nobody_on_duty": _l("nobody on duty"),
-}
 
 
 def label(value, group: str) -> str:

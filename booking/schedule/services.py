@@ -18,6 +18,7 @@ from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import BookingError
 from booking.extensions import db
 from booking.offices.models import Office, Service
+from booking.public.labels import closed_label
 from booking.schedule.engine import (
     BERLIN,
     BookingRules,
@@ -56,7 +57,7 @@ def closed_days(office: Office, first: date, last: date) -> dict[date, str]:
     result: dict[date, str] = {}
     for day in yearly_closed_days(first, last, current_app.config["YEARLY_CLOSED_DAYS"]):
         when = format_skeleton("dM", day, locale=get_locale() or "de")  # "24.12." / "24/12"
-        result[day] = str(_l("Closed (%(date)s)", date=when))
+        result[day] = str(closed_label(when))
     closures = db.session.scalars(
         select(Closure).where(
             or_(Closure.office_id == office.id, Closure.office_id.is_(None)),
@@ -234,7 +235,8 @@ def load_static_inputs(
     return StaticInputs(
         staff_ids=ids,
         hours=tuple(HoursRule(*row) for row in hours),
-        closed=MappingProxyType(closed_days(service.office, first, last)),
+        # The days only: a reason in the first reader's language must not reach the next one.
+        closed=MappingProxyType(dict.fromkeys(closed_days(service.office, first, last), "")),
     )
 
 
