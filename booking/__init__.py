@@ -48,9 +48,10 @@ def create_app(
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from booking.core.i18n import select_locale, select_timezone
+    from booking.core.i18n import select_locale, select_timezone, vary_on_language
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.after_request(vary_on_language)
 
     _register_features(app)
     return app

@@ -312,3 +312,11 @@ def test_api_has_no_language_memory(client, bookable_service):
     assert "Set-Cookie" not in client.post("/api/v1/bookings?lang=tr", json={}).headers
     german = client.post("/api/v1/bookings", json={}).json["errors"]["name"]
     assert german == in_language("de", "Please enter a name.") != "Please enter a name."
+
+
+def test_answers_vary_on_the_browser_language(client):
+    """A shared cache must not give one family's language to the next."""
+    for path in ("/", "/api/v1/offices", "/nowhere"):
+        assert "Accept-Language" in client.get(path).headers.get("Vary", ""), path
+    with client.get("/static/css/app.css") as stylesheet:
+        assert "Accept-Language" not in stylesheet.headers.get("Vary", "")

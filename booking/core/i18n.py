@@ -61,6 +61,14 @@ def select_locale() -> str:
     return request.accept_languages.best_match(supported) or default
 
 
+def vary_on_language(response):
+    """after_request: the answer depends on Accept-Language (and the session's choice), so a
+    shared cache must not hand one family's language to the next."""
+    if request.endpoint != "static":  # stylesheets are the same in every language
+        response.vary.add("Accept-Language")
+    return response
+
+
 def select_timezone() -> str:
     return current_app.config["DISPLAY_TIMEZONE"]
 
