@@ -113,7 +113,12 @@ def to_utc(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _merged_busy(busy: Iterable[Busy]) -> dict[int | None, tuple[list[int], list[int]]]:
+class MergedBusy(dict[int | None, tuple[list[int], list[int]]]):
+    """Busy time merged per staff (merge_busy): free_slots takes it as it is, so a caller that
+    keeps busy times across requests converts them once. Read-only once built."""
+
+
+def merge_busy(busy: Iterable[Busy]) -> MergedBusy:
     """Per staff, the busy intervals merged and sorted, as parallel start and end lists."""
     raw: dict[int | None, list[tuple[int, int]]] = {}
     for item in busy:
@@ -122,7 +127,7 @@ def _merged_busy(busy: Iterable[Busy]) -> dict[int | None, tuple[list[int], list
         if end > start:
             raw.setdefault(item.staff_id, []).append((start, end))
     everyone = raw.pop(None, [])
-    merged: dict[int | None, tuple[list[int], list[int]]] = {}
+    merged = MergedBusy()
     for staff_id in set(raw) | {None}:
         intervals = sorted(raw.get(staff_id, []) + everyone)
         starts: list[int] = []
@@ -142,7 +147,7 @@ def free_slots(
     first_day: date,
     last_day: date,
     hours: Iterable[HoursRule],
-    busy: Iterable[Busy],
+    busy: Iterable[Busy] | MergedBusy,
     closed_days: Iterable[date],
     now: datetime,
     tz: ZoneInfo = BERLIN,
@@ -173,7 +178,7 @@ def free_slots(
         ranges = by_weekday.setdefault(rule.weekday, {})
         key = (rule.start, rule.end, rule.valid_from, rule.valid_until)
         ranges.setdefault(key, []).append(rule.staff_id)
-    busy_by_staff = _merged_busy(busy)
+    busy_by_staff = busy if isinstance(busy, MergedBusy) else merge_busy(busy)
     nobody_busy = busy_by_staff[None]
 
     pool: dict[int, list[int]] = {}
@@ -309,7 +314,7 @@ def consultation_occurrences(
     An occurrence is cancelled on a public holiday, on a closure day, or when none of the
     staff on duty is free for the whole of it.
     """
-    busy_by_staff = _merged_busy(busy)
+    busy_by_staff = busy if isinstance(busy, MergedBusy) else merge_busy(busy)
     nobody_busy = busy_by_staff[None]
     rules = list(rules)
     result = []

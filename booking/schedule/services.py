@@ -26,9 +26,11 @@ from booking.schedule.engine import (
     ConsultationOccurrence,
     ConsultationRule,
     HoursRule,
+    MergedBusy,
     Slot,
     consultation_occurrences,
     free_slots,
+    merge_busy,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
 from booking.schedule.inputs_cache import InputsCache, current_versions
@@ -151,7 +153,7 @@ class SlotInputs:
     """What the engine needs about one service between two dates, loaded once."""
 
     hours: tuple[HoursRule, ...]
-    busy: tuple[Busy, ...]
+    busy: MergedBusy  # converted for the engine once; read-only: the cache shares it
     closed: Mapping[date, str]  # read-only: the cache shares it
 
 
@@ -185,7 +187,7 @@ def slot_inputs(
     busy = cache.get(busy_key) if versions else None
     if busy is None:
         start, end = local_day_bounds(first, last)
-        busy = tuple(busy_times(static.value.staff_ids, start, end, exclude_appointment_id))
+        busy = merge_busy(busy_times(static.value.staff_ids, start, end, exclude_appointment_id))
         if versions:
             cache.put(busy_key, busy)
     return SlotInputs(hours=static.value.hours, busy=busy, closed=static.value.closed)
