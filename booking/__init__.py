@@ -100,6 +100,7 @@ def _check_config(app: Flask) -> None:
 
 def _register_features(app: Flask) -> None:
     # Importing the models here puts every table into the metadata that migrations compare.
+    from booking.accessibility import views as accessibility_admin
     from booking.admin import views as admin_views
     from booking.api import views as api_views
     from booking.appointments import views as appointment_views
@@ -118,6 +119,7 @@ def _register_features(app: Flask) -> None:
     from booking.notify import cli as notify_cli
     from booking.notify import views as notify_views
     from booking.privacy import cli as privacy_cli
+    from booking.public import accessibility as accessibility_public
     from booking.public import views as public_views
     from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
@@ -146,6 +148,8 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(waiting_views.bp)
     app.register_blueprint(callback_api.bp)
     app.register_blueprint(callback_public.bp)
+    app.register_blueprint(accessibility_public.bp)
+    app.register_blueprint(accessibility_admin.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
     app.cli.add_command(notify_cli.outbox_cli)

@@ -101,6 +101,29 @@ class DefaultConfig:
     # Closed every year besides the public holidays of NRW ("MM-DD").
     YEARLY_CLOSED_DAYS = ["12-24", "12-31"]
 
+    # Accessibility statement (BITV 2.0 / BITNRW). Contact for barriers; feedback from the
+    # form goes to ACCESSIBILITY_CONTACT_EMAIL, or to every active admin when it is empty.
+    ACCESSIBILITY_OPERATOR = "Landeshauptstadt Düsseldorf"
+    ACCESSIBILITY_CONTACT_EMAIL = ""
+    ACCESSIBILITY_CONTACT_PHONE = ""
+    ACCESSIBILITY_STATEMENT_PREPARED = "2026-11-25"  # ISO dates
+    ACCESSIBILITY_STATEMENT_REVIEWED = "2026-11-25"
+    # The enforcement body of North Rhine-Westphalia; check the contact details before going live.
+    ACCESSIBILITY_ENFORCEMENT_BODY = (
+        "Ombudsstelle für barrierefreie Informationstechnik des Landes Nordrhein-Westfalen"
+    )
+    ACCESSIBILITY_ENFORCEMENT_ADDRESS = [
+        "bei der Beauftragten der Landesregierung für Menschen mit Behinderung sowie für "
+        "Patientinnen und Patienten in Nordrhein-Westfalen",
+        "Fürstenwall 25",
+        "40219 Düsseldorf",
+    ]
+    ACCESSIBILITY_ENFORCEMENT_EMAIL = "ombudsstelle-barrierefreie-it@mags.nrw.de"
+    ACCESSIBILITY_ENFORCEMENT_PHONE = ""
+    ACCESSIBILITY_ENFORCEMENT_URL = "https://www.lbb.nrw.de"
+    # Feedback on barriers loses the sender's name, contact and message this long after it came.
+    ACCESSIBILITY_FEEDBACK_RETENTION_DAYS = 180
+
 
 # Outside production the public address is the local development server (tests: localhost).
 DEFAULT_PUBLIC_BASE_URLS = {"development": "http://127.0.0.1:5000", "testing": "http://localhost"}

@@ -53,6 +53,9 @@ def test_public_routes_are_the_known_few(app):
         "callbacks_public.requested",  # shows only the browser's own request (session)
         "callbacks_api.create",  # guarded by the office's key
         "waiting.display",  # the waiting-room screen: numbers and places only
+        "accessibility.statement",  # the BITV 2.0 statement and its feedback form
+        "accessibility.thanks",  # a thank-you text, nothing of the message
+        "accessibility.easy_read",  # Leichte Sprache
     }
 
 

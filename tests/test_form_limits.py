@@ -16,6 +16,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import Length
 
 import booking
+from booking.accessibility.models import AccessibilityFeedback
 from booking.admin.forms import OTHER_TEXT_LANGUAGES
 from booking.appointments.models import Appointment
 from booking.auth.models import StaffLanguage, StaffUser
@@ -29,6 +30,7 @@ from booking.waiting.models import QueueEntry
 
 # Which model's columns a form fills; None: the form stores no text of its own.
 FORM_MODELS = {
+    "public.accessibility.FeedbackForm": AccessibilityFeedback,
     "admin.forms.OfficeForm": Office,
     "admin.forms.ServiceForm": Service,
     "admin.forms.StaffForm": StaffUser,
@@ -103,6 +105,8 @@ NOT_STORED = {
     "desk.forms.DeskBookingForm.shown_week": "parsed as a date",
     "public.forms.FamilyDetailsForm.start": "parsed as an instant",
     "public.forms.FamilyDetailsForm.website": "honeypot, never stored",
+    "public.accessibility.FeedbackForm.form_key": "kept in the session only",
+    "public.accessibility.FeedbackForm.website": "honeypot, never stored",
     "appointments.forms.MoveForm.week": "parsed as a date",
     "waiting.forms.AppointmentCheckInForm.reference": "looked up, never stored",
 }

@@ -14,6 +14,7 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from sqlalchemy import select
 
+from booking.accessibility.services import Feedback, submit_feedback
 from booking.appointments.booking import book_appointment, check_family_details
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.auth.models import Role, StaffUser
@@ -62,6 +63,7 @@ def real_arguments() -> dict[str, list]:
     manage_token = book_appointment(service, slot.start, family, now).manage_token
     becker = db.session.scalar(select(StaffUser).where(StaffUser.email == "k.becker@example.org"))
     feed_token = renew_feed_token(becker)
+    feedback = submit_feedback(Feedback("Kontrast zu schwach", contact="0211 123456"), now)
     db.session.commit()
     appointments = [
         db.session.scalar(select(Appointment.id).where(Appointment.status == status))
@@ -76,6 +78,7 @@ def real_arguments() -> dict[str, list]:
         "message_id": list(
             db.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id).limit(2))
         ),
+        "feedback_id": [feedback.id],
         "request_id": list(
             db.session.scalars(select(CallbackRequest.id).order_by(CallbackRequest.id).limit(3))
         ),

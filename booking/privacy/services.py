@@ -4,6 +4,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from booking.accessibility.services import purge_feedback
 from booking.api.models import KEEP_ANSWERS_FOR, IdempotentAnswer
 from booking.appointments.models import Appointment
 from booking.audit.services import record_event
@@ -24,17 +25,25 @@ class PurgeReport:
     callbacks: int = 0
     retry_answers: int = 0
     queue_entries: int = 0
+    feedback: int = 0  # reports of barriers (accessibility statement)
 
     @property
     def anything(self) -> bool:
-        return bool(self.appointments or self.messages or self.callbacks or self.queue_entries)
+        return bool(
+            self.appointments
+            or self.messages
+            or self.callbacks
+            or self.queue_entries
+            or self.feedback
+        )
 
     def summary(self) -> str:
         """One line for the CLI and the worker (counts only, never personal data)."""
         return (
             f"erased {self.appointments} appointment(s), deleted {self.messages} message(s), "
             f"erased {self.callbacks} callback request(s), "
-            f"erased {self.queue_entries} queue entry(ies)"
+            f"erased {self.queue_entries} queue entry(ies), "
+            f"erased {self.feedback} accessibility feedback(s)"
         )
 
 
@@ -87,12 +96,13 @@ def purge_personal_data(now: datetime) -> PurgeReport:
         delete(IdempotentAnswer).where(IdempotentAnswer.created_at <= now - KEEP_ANSWERS_FOR)
     ).rowcount
     queue_entries = purge_queue(queue_cutoff_day(now), now)  # at the end of each day
-    report = PurgeReport(erased, deleted, callbacks, forgotten, queue_entries)
+    feedback = purge_feedback(now)
+    report = PurgeReport(erased, deleted, callbacks, forgotten, queue_entries, feedback)
     if report.anything:
         record_event(
             "privacy.purged",
             detail=f"appointments {erased}, messages {deleted}, callback requests {callbacks}, "
-            f"queue entries {queue_entries}",
+            f"queue entries {queue_entries}, accessibility feedback {feedback}",
         )
     db.session.flush()
     return report
