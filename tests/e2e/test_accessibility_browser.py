@@ -1,6 +1,8 @@
-"""BITV 2.0 in a real browser: axe-core on the accessibility statement and the easy-to-read
-page, booking, moving and cancelling by keyboard alone (German and Arabic), and every public
-page at 320 px and at 200 % zoom without horizontal scrolling."""
+"""BITV 2.0 in a real browser, in German and Arabic: axe-core on every public page (and on the
+statement's form errors and thank-you page), booking, moving and cancelling by keyboard alone,
+and every public page at 320 px and at 200 % zoom without horizontal scrolling."""
+
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
@@ -122,8 +124,11 @@ def public_paths(live_server, browser) -> list[str]:
     page.locator("#details-form button[type=submit]:not([name])").click()
     page.wait_for_url("**/manage/**")
     manage = page.locator(".manage-link a").get_attribute("href").removeprefix(live_server)
+    page.goto(f"{live_server}/book/beratung-35a")
+    start = page.locator("input[name=start]").nth(1).get_attribute("value")
     page.context.close()
     return [
+        f"/book/beratung-35a/details?start={quote(start)}",
         "/",
         "/book",
         "/book/beratung-35a",
@@ -164,3 +169,16 @@ def test_public_pages_reflow_at_320_px_and_200_percent_zoom(
             too_wide[path] = scroll
     context.close()
     assert too_wide == {}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_public_page_meets_wcag_21_aa(live_server, browser, public_paths, lang):
+    page = new_page(browser, bypass_csp=True)
+    page.goto(f"{live_server}/?lang={lang}")
+    problems = {}
+    for path in public_paths:
+        page.goto(live_server + path)
+        assert page.evaluate("document.documentElement.lang") == lang, path
+        if found := axe_violations(page):
+            problems[path] = found
+    assert problems == {}
