@@ -380,7 +380,7 @@ def cancel_by_family(appointment: Appointment, now: datetime) -> None:
     if appointment.status == AppointmentStatus.CANCELLED:
         return  # cancelling twice changes nothing
     _require_changeable(appointment, now, None)
-    appointment.cancel("Abgesagt durch die Familie", now)
+    appointment.cancel("Abgesagt durch die Familie", now, by_family=True)
     log_event(appointment, "cancelled_by_family", None)
     db.session.flush()
     tell_family(appointment, "cancelled", now)
@@ -490,6 +490,7 @@ def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetim
             appointment.status = AppointmentStatus.BOOKED
             appointment.cancel_reason = None
             appointment.cancelled_at = None
+            appointment.cancelled_by_family = None
             appointment.sequence += 1
             db.session.flush()
     except IntegrityError as error:

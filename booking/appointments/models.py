@@ -105,6 +105,8 @@ class Appointment(db.Model):
     internal_note: Mapped[str] = mapped_column(sa.Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(300))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who cancelled (the family or staff): a non-personal fact the statistics keep after purges.
+    cancelled_by_family: Mapped[bool | None]
     sequence: Mapped[int] = mapped_column(default=0)  # rises with every change (iCalendar)
     # sha256 of the family's manage-link secret; the secret itself is never stored.
     manage_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -149,13 +151,14 @@ class Appointment(db.Model):
             raise AppointmentError(_l("The appointment has not started yet."))
         self.status = AppointmentStatus.NO_SHOW
 
-    def cancel(self, reason: str, now: datetime) -> None:
+    def cancel(self, reason: str, now: datetime, by_family: bool = False) -> None:
         self._require(
             (AppointmentStatus.BOOKED,), _l("Only a booked appointment can be cancelled.")
         )
         self.status = AppointmentStatus.CANCELLED
         self.cancel_reason = reason
         self.cancelled_at = now
+        self.cancelled_by_family = by_family
         self.sequence += 1
 
 
