@@ -121,6 +121,7 @@ def _register_features(app: Flask) -> None:
     from booking.privacy import cli as privacy_cli
     from booking.public import accessibility as accessibility_public
     from booking.public import views as public_views
+    from booking.reports import views as report_views
     from booking.schedule import views as schedule_views
     from booking.setup import cli as setup_cli
     from booking.staff import views as staff_views
@@ -150,6 +151,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(callback_public.bp)
     app.register_blueprint(accessibility_public.bp)
     app.register_blueprint(accessibility_admin.bp)
+    app.register_blueprint(report_views.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
     app.cli.add_command(notify_cli.outbox_cli)

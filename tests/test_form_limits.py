@@ -55,6 +55,7 @@ FORM_MODELS = {
     "public.forms.CancelForm": Appointment,
     "public.forms.FamilyDetailsForm": Appointment,
     "public.forms.SlotChoiceForm": None,
+    "reports.forms.PeriodForm": None,
     "schedule.forms.AbsenceForm": Absence,
     "schedule.forms.ClosureForm": Closure,
     "schedule.forms.ConsultationHoursForm": None,
