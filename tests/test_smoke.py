@@ -184,3 +184,35 @@ def test_demo_calendars_hold_every_kind_of_entry(demo):
         assert text in html, text
     for badge in ("badge-cancelled", "badge-moved", "badge-no_show", "badge-attended"):
         assert badge in html, badge
+
+
+def test_demo_statistics_show_real_looking_figures(demo):
+    """The demo's history fills the default period (the last full month) of every figure."""
+    from booking.reports.facts import appointment_facts, callback_facts, queue_facts
+    from booking.reports.stats import compute, last_full_month
+
+    app, _arguments = demo
+    now = utcnow()
+    period = last_full_month(now)
+    ids = list(db.session.scalars(select(Office.id)))
+    figures = compute(
+        period,
+        now,
+        appointment_facts(ids, period),
+        queue_facts(ids, period),
+        callback_facts(ids, period),
+    )
+    assert figures.held >= 100 and figures.cancelled >= 10
+    assert all(figures.by_channel[key] >= 5 for key in ("online", "phone", "desk", "walk_in"))
+    assert figures.outcomes["no_show"] >= 5 and figures.outcomes["cancelled_by_family"] >= 5
+    assert len(figures.languages) >= 5
+    assert figures.waits["walk_in"].median is not None
+    assert figures.first_attempt_hours.median is not None
+    assert figures.callbacks["unreachable"] >= 1 and figures.in_time_share is not None
+    client = app.test_client()
+    email, password = demo_logins()[Role.ADMIN]
+    client.post("/login", data={"email": email, "password": password})
+    html = client.get("/reports/city").get_data(as_text=True)
+    assert html.count('role="img"') >= 6 and "Nothing in this period" not in html
+    answer = client.get("/reports/office/eingliederungshilfe.csv?table=summary")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"

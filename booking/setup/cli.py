@@ -5,6 +5,7 @@ from flask.cli import AppGroup
 
 from booking.callbacks.demo import create_demo_callbacks
 from booking.extensions import db
+from booking.reports.demo import create_demo_history
 from booking.setup.demo_appointments import create_demo_appointments
 from booking.setup.loader import SetupFileError, read_setup_file
 from booking.setup.services import apply_setup, database_is_empty
@@ -54,6 +55,7 @@ def demo_command(force: bool) -> None:
             )
         click.echo(f"callback requests: {create_demo_callbacks()} invented (open, overdue, closed)")
         click.echo(f"walk-in queue: {create_demo_queue()} people at the § 35a unit today")
+        click.echo(f"statistics: {create_demo_history()} invented records of the last months")
     else:
         click.echo("The database has data already; demo file not loaded.")
     plan = read_setup_file(DEMO_FILE)
