@@ -38,7 +38,7 @@ def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar]) -> M
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" style="max-width:{WIDTH}px" font-family="sans-serif" font-size="14">',
+        f'width="{WIDTH}" font-family="sans-serif" font-size="14">',  # no style: the CSP
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
     ]

@@ -21,7 +21,7 @@ from booking.offices.models import Office
 from booking.schedule.agenda import local_today, week_start
 from booking.schedule.engine import BERLIN
 from booking.schedule.models import ConsultationHours
-from booking.waiting.models import QueueEntry
+from booking.waiting.models import QueueEntry, QueueKind, QueueState
 
 SEED = 35
 MONTHS = 3
@@ -30,7 +30,8 @@ NAMES = ("Familie Aydın", "Familie Hamdan", "Familie Meyer", "Familie Bondarenk
 LANGUAGES = (("de", 40), ("ar", 14), ("tr", 12), ("uk", 12), ("fa", 7), ("ru", 6), ("en", 5))
 CHANNELS = (("online", 55), ("phone", 30), ("desk", 15))
 OUTCOMES = (("attended", 78), ("no_show", 8), ("family", 9), ("staff", 5))
-HOURS = (9, 10, 11, 14, 15)  # full hours: no two demo appointments of one person overlap
+HOURS = (9, 10, 11, 14, 15)
+CANCELLED = "Abgesagt (Demo)"  # full hours: no two demo appointments of one person overlap
 
 
 def _pick(rng: random.Random, weighted) -> str:
@@ -127,7 +128,7 @@ def _appointments(rng, office, caseworkers, services, day, now, taken) -> int:
                 interpreter_needed=language != "de" and rng.random() < 0.4,
                 cancelled_at=created + (starts - created) / 2 if cancelled else None,
                 cancelled_by_family=(outcome == "family") if cancelled else None,
-                cancel_reason="Demo" if cancelled else None,
+                cancel_reason=CANCELLED if cancelled else None,
                 created_at=created,
                 updated_at=now,
             )
@@ -155,8 +156,8 @@ def _walk_ins(rng, office, hours, day) -> int:
                     office_id=office.id,
                     day=day,
                     number=number,
-                    kind="walk_in",
-                    state="left" if left else "served",
+                    kind=QueueKind.WALK_IN,
+                    state=QueueState.LEFT if left else QueueState.SERVED,
                     checked_in_at=checked_in,
                     called_at=None if left else checked_in + waited,
                     place="" if left else "Beratung",
