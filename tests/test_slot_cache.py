@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, time
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select, update
 
 from booking.appointments.booking import book_appointment, check_family_details
@@ -13,6 +14,7 @@ from booking.offices.models import Service
 from booking.schedule.inputs_cache import InputsCache
 from booking.schedule.models import Absence, AbsenceKind, Closure, ScheduleVersion, WeeklyHours
 from booking.schedule.services import find_free_slots
+from tests.conftest import PASSWORD
 
 NOW = datetime(2027, 3, 1, 8, tzinfo=UTC)  # a Monday; the service's day is Thursday
 THURSDAY = date(2027, 3, 4)
@@ -133,3 +135,46 @@ def test_the_versions_rise_in_the_database(app, bookable_service, family):
     db.session.add(Closure(first_day=THURSDAY, last_day=THURSDAY, reason="Fortbildung"))
     db.session.commit()
     assert db.session.scalar(select(ScheduleVersion.version)) == before + 1
+
+
+# The rendered slot page and the slots API
+
+
+SLOT_PAGE = "/book/beratung-35a?week=2027-03-01"
+SLOTS_API = "/api/v1/slots?service=beratung-35a&from=2027-03-04&to=2027-03-04"
+
+
+@freeze_time(NOW)
+def test_a_booking_elsewhere_leaves_no_stale_page_or_answer(app_factory, bookable_service, family):
+    ours, other = app_factory(), app_factory()
+    client = ours.test_client()
+    page = client.get(SLOT_PAGE).get_data(as_text=True)
+    api = client.get(SLOTS_API).get_json()
+    assert len(api["slots"]) == 3 and "10:00" in page
+    assert client.get(SLOTS_API).get_json() == api  # the same answer again, from the cache
+    assert ours.extensions["page_cache"].hits >= 1
+    with other.app_context():  # another worker books 10:00 (09:00 UTC)
+        service = db.session.get(Service, bookable_service.id)
+        book_appointment(service, datetime(2027, 3, 4, 9, tzinfo=UTC), family, NOW)
+        db.session.commit()
+    assert len(client.get(SLOTS_API).get_json()["slots"]) == 2
+    assert "10:00" not in client.get(SLOT_PAGE).get_data(as_text=True)
+
+
+@freeze_time(NOW)
+def test_each_language_and_staff_get_their_own_page(app, bookable_service, make_staff):
+    client = app.test_client()
+    german = client.get(SLOT_PAGE).get_data(as_text=True)
+    arabic = client.get(SLOT_PAGE + "&lang=ar").get_data(as_text=True)
+    assert '<html lang="de">' in german and '<html lang="ar" dir="rtl">' in arabic
+    staff = make_staff(name="Tarik Demir")
+    staff_client = app.test_client()
+    log_in(staff_client, staff.email)
+    seen = staff_client.get(SLOT_PAGE + "&lang=de").get_data(as_text=True)
+    assert "Tarik Demir" in seen  # the staff bar, not the anonymous page from the cache
+    assert "Tarik Demir" not in app.test_client().get(SLOT_PAGE).get_data(as_text=True)
+
+
+def log_in(client, email):
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -24,6 +24,7 @@ from booking.appointments.booking import (
 from booking.appointments.models import Appointment, AppointmentError, AppointmentStatus
 from booking.core.access import public
 from booking.core.converters import parse_date
+from booking.core.page_cache import cached_answer
 from booking.core.transactions import DatabaseBusy
 from booking.db import utcnow
 from booking.extensions import csrf, db, limiter
@@ -166,14 +167,19 @@ def slots():
     service = public_service(slug)
     if service is None:
         raise ApiError(404, {"error": "unknown service"})
-    free = find_free_slots(service, first, last, utcnow())
-    return jsonify(
-        {
+    now = utcnow()
+
+    def render() -> str:
+        free = find_free_slots(service, first, last, now)
+        answer = {
             "service": service.slug,
             "timezone": TIMEZONE,
             "slots": [{"start": iso(s.start), "end": iso(s.end)} for s in free],
         }
-    )
+        return current_app.json.dumps(answer) + "\n"  # as jsonify writes it
+
+    body = cached_answer("api-slots", service, (first, last), now, render)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.route("/consultation-hours")

@@ -22,6 +22,7 @@ from booking.core.converters import parse_date
 from booking.core.errors import render_error
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
+from booking.core.page_cache import cached_answer
 from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
@@ -91,8 +92,15 @@ def choose_office():
 @public
 def choose_time(slug: str):
     service = public_service(slug) or abort(404)
-    week = slot_week(service, asked_week(), utcnow())
-    return render_template("public/slots.html", service=service, week=week, form=None, taken=False)
+    asked, now = asked_week(), utcnow()
+
+    def render() -> str:
+        week = slot_week(service, asked, now)
+        return render_template(
+            "public/slots.html", service=service, week=week, form=None, taken=False
+        )
+
+    return cached_answer("slots-page", service, (asked,), now, render)
 
 
 def render_details(service, form, start, status=200):
