@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role
@@ -133,7 +133,7 @@ LABELS = {
     "outbox_status": OUTBOX_STATUS_LABELS,
     "outbox_channel": OUTBOX_CHANNEL_LABELS,
 }
-LEFT_TO_RIGHT_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2069"
+LEFT_TO_RIGHT_ISOLATE, FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2066", "\u2068", "\u2069"
 
 
 def label(value, group: str) -> str:
@@ -197,6 +197,18 @@ def left_to_right(eval_ctx: EvalContext, value) -> str:
 
 
 @pass_eval_context
+def isolated(eval_ctx: EvalContext, value) -> str:
+    """A name or address inside right-to-left running text keeps its own direction (a German
+    office name in an Arabic sentence): <bdi> in HTML, first-strong isolate in plain text."""
+    text = "" if value is None else str(value)
+    if not text or not is_rtl(reader_locale()):
+        return text
+    if eval_ctx.autoescape:
+        return Markup("<bdi>%s</bdi>") % text
+    return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
+
+
+@pass_eval_context
 def time_range(eval_ctx: EvalContext, start: time | datetime, end: time | datetime) -> str:
     """ "09:00–09:45", kept in this order in Arabic and Persian text."""
     return left_to_right(eval_ctx, f"{format_clock(start)}–{format_clock(end)}")
@@ -229,11 +241,27 @@ def language_switch_url(code: str) -> str:
     return f"{request.path}?{urlencode(sorted(args.items()))}"
 
 
+@pass_eval_context
+def date_and_time(eval_ctx: EvalContext, start: datetime, end: datetime | None = None) -> str:
+    """ "Donnerstag, 4. März 2027, 10:00–10:45", joined as the locale joins a date and a time
+    (Arabic "،", Turkish a space); the times stay left to right in Arabic and Persian."""
+    locale = reader_locale()
+    day = format_long_day(start)
+    clock = time_range(eval_ctx, start, end) if end is not None else format_clock(start)
+    pattern = (
+        str(locale.datetime_formats["medium"]).replace("{1}", "{day}").replace("{0}", "{clock}")
+    )
+    if eval_ctx.autoescape:
+        return escape(pattern).format(day=day, clock=clock)  # CLDR text, escaped all the same
+    return pattern.format(day=day, clock=clock)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["clock"] = format_clock
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["long_day"] = format_long_day
     app.jinja_env.filters["ltr"] = left_to_right
+    app.jinja_env.filters["isolated"] = isolated
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["event_detail"] = event_detail
     app.jinja_env.globals.update(
@@ -251,6 +279,7 @@ def init_app(app: Flask) -> None:
         language_switch_url=language_switch_url,
         claim_autofocus=claim_autofocus,
         time_range=time_range,
+        date_and_time=date_and_time,
     )
 
     @app.context_processor

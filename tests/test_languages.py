@@ -193,14 +193,15 @@ def test_turkish_booking_gets_turkish_email_sms_and_calendar_file(app, client, b
         api_book(client, start="2027-03-04T11:00:00+01:00", email=None, phone="0171 2345678")
     email, sms = messages("confirmation")
     assert translated("tr", "your appointment is booked.") in email.body_text
-    assert "4 Mart 2027 Perşembe, 10:00–10:45" in email.body_text  # CLDR's Turkish date
+    # CLDR's Turkish date, joined to the time as Turkish does (no comma)
+    assert "4 Mart 2027 Perşembe 10:00–10:45" in email.body_text
     assert translated("tr", "When") in email.body_html
     assert '<html lang="tr" dir="ltr">' in email.body_html
     assert email.subject.startswith(translated("tr", "Your appointment is booked"))
     assert f"{translated('tr', 'Reference number')}: " in ics_text(email)
     assert sms.channel == "sms"
     assert sms.body_text.startswith(translated("tr", "Appointment booked"))
-    assert "4 Mart 2027 Perşembe, 11:00" in sms.body_text
+    assert "4 Mart 2027 Perşembe 11:00" in sms.body_text
     with freeze_time(NOW):
         client.post(f"/api/v1/bookings/{token}/move", json={"start": "2027-03-04T09:00:00+01:00"})
     [moved] = messages("moved")
@@ -270,7 +271,7 @@ def test_arabic_pages_keep_times_references_and_phones_left_to_right(client, boo
     data = api_book(client, language="ar")
     html = client.get(f"/manage/{data['manage_token']}?lang=ar").get_data(as_text=True)
     assert html_tag(html) == '<html lang="ar" dir="rtl">'
-    assert "الخميس، 4 مارس 2027، " in html or "الخميس، 4 مارس 2027, " in html
+    assert "الخميس، 4 مارس 2027، " in html  # Arabic comma between date and time
     assert '<bdi dir="ltr">10:00–10:45</bdi>' in html
     assert f'<bdi dir="ltr">{data["reference"]}</bdi>' in html
     office = client.get("/offices/eingliederungshilfe?lang=ar").get_data(as_text=True)
@@ -320,3 +321,16 @@ def test_answers_vary_on_the_browser_language(client):
         assert "Accept-Language" in client.get(path).headers.get("Vary", ""), path
     with client.get("/static/css/app.css") as stylesheet:
         assert "Accept-Language" not in stylesheet.headers.get("Vary", "")
+
+
+@freeze_time(NOW)
+def test_german_office_names_are_isolated_in_right_to_left_sentences(client, bookable_service):
+    html = client.get(
+        "/book/beratung-35a/details?start=2027-03-04T10:00:00%2B01:00&lang=fa"
+    ).get_data(as_text=True)
+    assert "<bdi>Eingliederungshilfe</bdi>" in html
+    assert "<bdi>Beratung und Antragsaufnahme</bdi>" in html
+    german = client.get(
+        "/book/beratung-35a/details?start=2027-03-04T10:00:00%2B01:00&lang=de"
+    ).get_data(as_text=True)
+    assert "<bdi>" not in german and "Donnerstag, 4. März 2027, 10:00" in german
