@@ -443,3 +443,13 @@ def test_who_cancelled_is_kept_on_the_appointment(offices):
     appointment.status = "booked"
     appointment.cancel("Dienstreise", at(1, 8))
     assert appointment.cancelled_by_family is False
+
+
+def test_long_chart_labels_keep_start_and_end():
+    from booking.reports.charts import MAX_LABEL, Bar, bar_chart
+
+    label = "Beratung: Wohnen, Arbeit, Schule, Studium (Welcome Point Gerricusplatz)"
+    svg = str(bar_chart("c", "T", "D", [Bar(label, 3.0, "< 5"), Bar("kurz & <gut>", 7.0, "7")]))
+    shown = svg.split('text-anchor="end" fill="#1b1b1b">')[1].split("</text>")[0]
+    assert len(shown) == MAX_LABEL and shown.startswith("Beratung") and shown.endswith("platz)")
+    assert "kurz &amp; &lt;gut&gt;" in svg and "<rect" in svg

@@ -12,11 +12,11 @@ from markupsafe import Markup, escape
 BAR = "#0b4f8a"  # the accent colour: 8.6:1 against white
 TEXT = "#1b1b1b"
 WIDTH = 640
-LABEL_WIDTH = 230
+LABEL_WIDTH = 250
 VALUE_WIDTH = 70
 ROW = 30
 BAR_HEIGHT = 20
-MAX_LABEL = 32
+MAX_LABEL = 30  # at 14 px, what fits in LABEL_WIDTH
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,12 @@ class Bar:
 
 
 def _short(label: str) -> str:
-    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+    """Long labels keep their start and end (the office in "Service (Office)"); the table
+    beside the chart has them in full."""
+    if len(label) <= MAX_LABEL:
+        return label
+    head = (MAX_LABEL - 1) // 2
+    return label[:head] + "…" + label[-(MAX_LABEL - 1 - head) :]
 
 
 def bar_chart(chart_id: str, title: str, description: str, bars: list[Bar]) -> Markup:
