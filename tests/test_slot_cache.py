@@ -178,3 +178,17 @@ def test_each_language_and_staff_get_their_own_page(app, bookable_service, make_
 def log_in(client, email):
     response = client.post("/login", data={"email": email, "password": PASSWORD})
     assert response.status_code == 302
+
+
+@freeze_time(NOW)
+def test_a_browser_that_has_the_page_gets_304(app, bookable_service, family):
+    client = app.test_client()
+    for path in (SLOT_PAGE, SLOTS_API):
+        first = client.get(path)
+        assert first.headers["Cache-Control"] == "private, no-cache" and first.headers["ETag"]
+        again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""
+    db.session.add(Closure(first_day=THURSDAY, last_day=THURSDAY, reason="Betriebsausflug"))
+    db.session.commit()
+    changed = client.get(SLOTS_API, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.get_json()["slots"] == []

@@ -88,9 +88,17 @@ def openapi_document() -> dict:
                             "schema": {"type": "string"},
                         },
                         *DATE_PARAMS,
+                        {
+                            "name": "If-None-Match",
+                            "in": "header",
+                            "required": False,
+                            "description": "The ETag of an earlier answer: 304 while unchanged.",
+                            "schema": {"type": "string"},
+                        },
                     ],
                     "responses": {
-                        "200": _json(_ref("Slots"), "Free slots"),
+                        "200": _json(_ref("Slots"), "Free slots (with an ETag)"),
+                        "304": {"description": "Unchanged since the answer with this ETag"},
                         "400": _json(_ref("Error"), "Missing or bad parameters"),
                         "404": _json(_ref("Error"), "Unknown or staff-only service"),
                         **COMMON,

@@ -24,7 +24,7 @@ from booking.appointments.booking import (
 from booking.appointments.models import Appointment, AppointmentError, AppointmentStatus
 from booking.core.access import public
 from booking.core.converters import parse_date
-from booking.core.page_cache import cached_answer
+from booking.core.page_cache import cached_answer, conditional_answer
 from booking.core.transactions import DatabaseBusy
 from booking.db import utcnow
 from booking.extensions import csrf, db, limiter
@@ -179,7 +179,7 @@ def slots():
         return current_app.json.dumps(answer) + "\n"  # as jsonify writes it
 
     body = cached_answer("api-slots", service, (first, last), now, render)
-    return current_app.response_class(body, mimetype="application/json")
+    return conditional_answer(body, "application/json")
 
 
 @bp.route("/consultation-hours")

@@ -10,7 +10,7 @@ pages with a message waiting (flash) are never cached.
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import current_app, session
+from flask import Response, current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -46,3 +46,12 @@ def cached_answer(
         found = render()
         cache.put(key, found)
     return found
+
+
+def conditional_answer(body: str, mimetype: str = "text/html") -> Response:
+    """The answer with an ETag of its body: a browser that has it gets 304 and no body. Kept
+    private (it may carry the visitor's language) and revalidated every time."""
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.add_etag()
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)

@@ -22,7 +22,7 @@ from booking.core.converters import parse_date
 from booking.core.errors import render_error
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
-from booking.core.page_cache import cached_answer
+from booking.core.page_cache import cached_answer, conditional_answer
 from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
@@ -100,7 +100,7 @@ def choose_time(slug: str):
             "public/slots.html", service=service, week=week, form=None, taken=False
         )
 
-    return cached_answer("slots-page", service, (asked,), now, render)
+    return conditional_answer(cached_answer("slots-page", service, (asked,), now, render))
 
 
 def render_details(service, form, start, status=200):
