@@ -453,3 +453,20 @@ def test_long_chart_labels_keep_start_and_end():
     shown = svg.split('text-anchor="end" fill="#1b1b1b">')[1].split("</text>")[0]
     assert len(shown) == MAX_LABEL and shown.startswith("Beratung") and shown.endswith("platz)")
     assert "kurz &amp; &lt;gut&gt;" in svg and "<rect" in svg
+
+
+def test_neighbour_months_of_a_period():
+    from booking.reports.stats import neighbour_months
+
+    before, after = neighbour_months(OCTOBER, NOW)
+    assert before == Period(date(2026, 9, 1), date(2026, 9, 30))
+    assert after == Period(date(2026, 11, 1), date(2026, 11, 30))  # begun on 15 November
+    assert neighbour_months(Period(date(2026, 11, 1), date(2026, 11, 30)), NOW)[1] is None
+    before, _after = neighbour_months(Period(date(2027, 1, 10), date(2027, 3, 5)), NOW)
+    assert before == Period(date(2026, 12, 1), date(2026, 12, 31))
+
+
+def test_page_links_the_month_before(client, auth, offices):
+    login(client, auth, offices["staff"]["caseworker"])
+    html = client.get(f"/reports/office/wp-a?{OCTOBER_ARGS}").get_data(as_text=True)
+    assert 'href="/reports/office/wp-a?first=2026-09-01&amp;last=2026-09-30"' in html

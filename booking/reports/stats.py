@@ -90,6 +90,19 @@ def last_full_month(now: datetime) -> Period:
     return Period(last.replace(day=1), last)
 
 
+def month_around(day: date) -> Period:
+    """The calendar month `day` falls in."""
+    first = day.replace(day=1)
+    return Period(first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+
+
+def neighbour_months(period: Period, now: datetime) -> tuple[Period, Period | None]:
+    """The month before the period and the month after it (None when that has not begun)."""
+    before = month_around(period.first.replace(day=1) - timedelta(days=1))
+    after = month_around(period.last.replace(day=1) + timedelta(days=32))
+    return before, (after if after.first <= now.astimezone(BERLIN).date() else None)
+
+
 def month_of(instant: datetime) -> str:
     return f"{instant.astimezone(BERLIN):%Y-%m}"
 

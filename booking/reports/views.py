@@ -22,7 +22,7 @@ from booking.offices.models import Office, Service
 from booking.reports.csvfile import csv_bytes
 from booking.reports.facts import appointment_facts, callback_facts, queue_facts
 from booking.reports.forms import PeriodForm
-from booking.reports.stats import Period, compute
+from booking.reports.stats import Period, compute, neighbour_months
 from booking.reports.tables import TABLE_KEYS, Table, build_tables
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -117,6 +117,7 @@ def render_page(scope: Scope):
     form = PeriodForm(request.args)
     period = form.period(utcnow())
     tables = tables_for(scope, period) if period is not None else []
+    months = neighbour_months(period, utcnow()) if period is not None else (None, None)
     args = {"first": period.first.isoformat(), "last": period.last.isoformat()} if period else {}
     return render_template(
         "reports/page.html",
@@ -125,6 +126,11 @@ def render_page(scope: Scope):
         period=period,
         tables=tables,
         csv_url=lambda key: scope.url(csv=True, table=key, **args),
+        months=[
+            (label, scope.url(first=month.first.isoformat(), last=month.last.isoformat()))
+            for label, month in zip((_l("Month before"), _l("Month after")), months, strict=True)
+            if month is not None
+        ],
     ), (200 if period is not None else 400)
 
 
