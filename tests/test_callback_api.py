@@ -272,3 +272,18 @@ def test_a_bad_idempotency_key_is_400(client, offices, value):
     response = post(client, offices["secret"], body(), headers={"Idempotency-Key": value})
     assert response.status_code == 400
     assert db.session.scalars(select(CallbackRequest)).all() == []
+
+
+def test_field_messages_follow_accept_language(client, offices):
+    from flask_babel import force_locale, gettext
+
+    turkish = {"Accept-Language": "tr"}
+    topic = post(client, offices["secret"], body(topic="unknown"), headers=turkish)
+    name = post(client, offices["secret"], body(name=""), headers=turkish)
+    assert topic.status_code == name.status_code == 422
+    with client.application.test_request_context(), force_locale("tr"):
+        expected_topic = gettext("Please choose one of this office's services or “other”.")
+        expected_name = gettext("Please enter a name.")
+    assert expected_topic != "Please choose one of this office's services or “other”."
+    assert topic.get_json()["errors"] == {"topic": expected_topic}
+    assert name.get_json()["errors"] == {"name": expected_name}

@@ -9,6 +9,7 @@ answer is JSON: 201 created, 401 no valid key, 403 a key of another office, 422 
 import hashlib
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.api.idempotency import idempotent
@@ -92,13 +93,15 @@ def type_errors(body: dict) -> dict[str, str]:
     errors = {}
     for name in STRING_FIELDS:
         if body.get(name) is not None and not isinstance(body[name], str):
-            errors[name] = "must be a string"
+            errors[name] = _("Please check your entries")
     for name in BOOLEAN_FIELDS:
         if body.get(name) is not None and not isinstance(body[name], bool):
-            errors[name] = "must be true or false"
+            errors[name] = _("Please check your entries")
     for name in ("office", "name", "phone"):
         if name not in errors and not (body.get(name) or "").strip():
-            errors[name] = "required"
+            errors[name] = (
+                _("Please enter a name.") if name == "name" else _("Please check your entries")
+            )
     return errors
 
 
@@ -112,7 +115,7 @@ def topic_of(office: Office, slug: str | None) -> tuple[Service | None, str | No
         )
     )
     if service is None:
-        return None, 'must be a service slug of this office or "other"'
+        return None, _("Please choose one of this office's services or “other”.")
     return service, None
 
 
