@@ -120,6 +120,7 @@ def _register_features(app: Flask) -> None:
     from booking.notify import views as notify_views
     from booking.privacy import cli as privacy_cli
     from booking.public import accessibility as accessibility_public
+    from booking.public import finder as finder_views
     from booking.public import views as public_views
     from booking.reports import views as report_views
     from booking.schedule import views as schedule_views
@@ -142,6 +143,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(schedule_views.bp)
     app.register_blueprint(appointment_views.bp)
     app.register_blueprint(public_views.bp)
+    app.register_blueprint(finder_views.bp)
     app.register_blueprint(api_views.bp)
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(notify_views.bp)

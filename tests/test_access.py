@@ -56,6 +56,9 @@ def test_public_routes_are_the_known_few(app):
         "accessibility.statement",  # the BITV 2.0 statement and its feedback form
         "accessibility.thanks",  # a thank-you text, nothing of the message
         "accessibility.easy_read",  # Leichte Sprache
+        "finder.find_welcome_point",  # quarters and Welcome Points, no personal data
+        "finder.earliest",
+        "finder.free_days",
     }
 
 
