@@ -21,8 +21,10 @@ from booking.schedule.models import Closure, WeeklyHours
 from booking.schedule.services import find_free_slots
 from booking.setup.cli import DEMO_FILE
 from booking.setup.loader import read_setup_file
+from tests import test_language_crawl
 
 BERLIN = ZoneInfo("Europe/Berlin")
+missing = test_language_crawl.missing  # the crawl's fixture recording lookups a catalog lacks
 NOW = "2027-03-01 07:00:00"  # Monday, 08:00 in Düsseldorf
 
 
@@ -480,3 +482,31 @@ def test_welcome_points_of_the_demo_cover_every_district():
     offices = read_setup_file(DEMO_FILE).offices
     districts = {o.district for o in offices if o.kind == "welcome_point"}
     assert districts == set(range(1, 11))
+
+
+# Every family language
+
+
+@freeze_time(NOW)
+@pytest.mark.parametrize("lang", ["ar", "tr", "uk", "ru", "fa"])
+def test_finder_pages_are_in_every_family_catalog(app, service, welcome_points, missing, lang):
+    client = app.test_client()
+    pages = [
+        ("/welcome-points/finder", 200),
+        ("/welcome-points/finder?quarter=gerresheim", 200),
+        ("/welcome-points/finder?quarter=garath", 200),
+        ("/welcome-points/finder?q=ober", 200),
+        ("/welcome-points/finder?q=Xanten", 200),
+        (f"/welcome-points/finder?q={'x' * (MAX_QUERY + 1)}", 400),
+        ("/welcome-points/earliest", 200),
+        ("/book/beratung-35a/days", 200),
+        ("/book/beratung-35a/days?month=2027-05", 200),
+        ("/book", 200),
+    ]
+    for path, status in pages:
+        separator = "&" if "?" in path else "?"
+        response = client.get(f"{path}{separator}lang={lang}")
+        assert response.status_code == status, path
+        assert f'<html lang="{lang}"' in response.get_data(as_text=True)
+    ours = sorted(message for found, message in missing if found == lang)
+    assert ours == [], f"{lang}: looked up but not in the catalog: {ours}"
