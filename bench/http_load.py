@@ -1,9 +1,9 @@
 """Side-by-side HTTP benchmark: our app and a bare Flask floor under the same gunicorn settings.
 
-For each engine (SQLite file, PostgreSQL database) it seeds the data shape of issue 11 (one
-service pooled over 20 caseworkers, Mon-Fri 08-12 and 13-16, 45 + 15 minutes, 30 % of the next
-weeks booked; with --history also 250,000 past appointments of 100 caseworkers in 11 offices over
-five years), starts `gunicorn -w 2` for our app and for bench/floor.py, and runs the load in
+For each engine (SQLite file, PostgreSQL database) it seeds the data shape of issue 11 (100
+caseworkers in 11 offices; one service pooled over 20 of them, Mon-Fri 08-12 and 13-16, 45 + 15
+minutes, 30 % of the next weeks booked; the history run adds 250,000 past appointments of all
+100 over five years), starts `gunicorn -w 2` for our app and for bench/floor.py, and runs the load in
 alternating rounds (ours, floor, ours, floor, ...), each for --seconds with --clients threads.
 Prints and writes (bench/results/http-<engine>.md and .json) the median requests per second,
 the median p95 latency and ours/floor. Load goes to 127.0.0.1 only and ends after a bounded time.
@@ -108,7 +108,7 @@ def seed(uri: str, history: bool, weeks: int = 9) -> dict:
         db.session.flush()
         password = hash_password(PASSWORD)
         staff = []
-        for n in range(100 if history else 20):
+        for n in range(100):  # the same offices and staff with and without history
             office = offices[0] if n < 20 else offices[1 + n % 10]
             service = services[0] if n < 20 else services[1 + n % 10]
             user = StaffUser(
@@ -206,17 +206,19 @@ def seed(uri: str, history: bool, weeks: int = 9) -> dict:
         # The bookable times as the app sees them (holidays and closed days are not free).
         from booking.schedule.services import find_free_slots
 
+        # One entry per free caseworker: a pooled time takes as many bookings as it has people.
         free = [
             slot.start
             for slot in find_free_slots(
                 services[0], monday + timedelta(days=7), today + timedelta(days=58), now
             )
+            for _ in slot.staff_ids
         ]
         return {
             "service": services[0].slug,
             "monday": monday,
             "staff_email": "cw0@bench.example.org",
-            "free": sorted(set(free)),
+            "free": free,
             "future": len(future),
             "past": past,
         }
