@@ -1,5 +1,5 @@
 """Finding the right office and time in a real browser (Debian's Chromium), 320 px wide:
-axe-core's WCAG 2.1 AA checks and no sideways scrolling on the quarter finder, the free days
+axe-core's WCAG 2.1 AA checks and no sideways scrolling (German, English, Arabic) on the quarter finder, the free days
 of a month and the earliest times; the finder and the month work without JavaScript."""
 
 import os
@@ -103,7 +103,7 @@ def test_finder_pages_meet_wcag_21_aa_at_320_px(server, chromium):
     ]
     problems = {}
     for path in paths:
-        for lang in ("de", "en"):
+        for lang in ("de", "en", "ar"):
             separator = "&" if "?" in path else "?"
             response = page.goto(f"{server}{path}{separator}lang={lang}")
             assert response.status == 200, path
