@@ -1,6 +1,7 @@
 """Finding the right office and time in a real browser (Debian's Chromium), 320 px wide:
-axe-core's WCAG 2.1 AA checks and no sideways scrolling (German, English, Arabic) on the quarter finder, the free days
-of a month and the earliest times; the finder and the month work without JavaScript."""
+axe-core's WCAG 2.1 AA checks and no sideways scrolling (German, English, Arabic) on the
+quarter finder, the free days of a month and the earliest times; the finder and the month
+work without JavaScript."""
 
 import os
 import threading
