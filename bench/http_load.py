@@ -3,9 +3,9 @@
 For each engine (SQLite file, PostgreSQL database) it seeds the data shape of issue 11 (100
 caseworkers in 11 offices; one service pooled over 20 of them, Mon-Fri 08-12 and 13-16, 45 + 15
 minutes, 30 % of the next weeks booked; the history run adds 250,000 past appointments of all
-100 over five years), starts `gunicorn -w 2` for our app and for bench/floor.py, and runs the load in
-alternating rounds (ours, floor, ours, floor, ...), each for --seconds with --clients threads.
-Prints and writes (bench/results/http-<engine>.md and .json) the median requests per second,
+100 over five years), starts `gunicorn -w 2` for our app and for bench/floor.py, and runs the
+load in alternating rounds (ours, floor, ours, floor, ...), each for --seconds with --clients
+threads. Prints and writes (bench/results/http-latest.md and .json) the median requests per second,
 the median p95 latency and ours/floor. Load goes to 127.0.0.1 only and ends after a bounded time.
 
     make bench                                   # full run (both engines, with history)
