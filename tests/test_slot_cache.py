@@ -192,3 +192,61 @@ def test_a_browser_that_has_the_page_gets_304(app, bookable_service, family):
     db.session.commit()
     changed = client.get(SLOTS_API, headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and changed.get_json()["slots"] == []
+
+
+def test_bookings_of_one_service_do_not_wait_for_each_other(app, bookable_service, family):
+    """The service's version rises at COMMIT: an open booking transaction holds no lock on the
+    service row that a second booking of the same service would queue behind (PostgreSQL)."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session as PlainSession
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time anyway")
+    first, second = starts(bookable_service)[:2]
+    staff_id = db.session.scalar(select(StaffUser.id))
+    rows = []
+    for start in (first, second):
+        rows.append(
+            dict(
+                service_id=bookable_service.id,
+                office_id=bookable_service.office_id,
+                staff_id=staff_id,
+                starts_at=start,
+                ends_at=start + (second - first) / 2,
+                busy_until=start + (second - first) / 2,
+                status=AppointmentStatus.BOOKED,
+                family_name="Familie Test",
+            )
+        )
+    with PlainSession(db.engine) as one, PlainSession(db.engine) as two:
+        one.add(Appointment(**rows[0]))
+        one.flush()  # open, uncommitted: the bump has not run
+        two.execute(text("SET LOCAL lock_timeout = '2s'"))
+        two.add(Appointment(**rows[1]))
+        two.flush()
+        two.commit()  # would time out if `one` held the service row
+        one.commit()
+    version = db.session.scalar(
+        select(Service.slots_version).where(Service.id == bookable_service.id)
+    )
+    assert version >= 2
+
+
+def test_a_savepoint_rolled_back_keeps_the_bump_of_the_transaction(app, bookable_service, family):
+    before = db.session.scalar(
+        select(Service.slots_version).where(Service.id == bookable_service.id)
+    )
+    first = starts(bookable_service)[0]
+    book_appointment(bookable_service, first, family, NOW)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(update(Appointment).values(family_note="x"))
+            raise RuntimeError("undo the savepoint")
+    except RuntimeError:
+        pass
+    db.session.commit()
+    after = db.session.scalar(
+        select(Service.slots_version).where(Service.id == bookable_service.id)
+    )
+    assert after == before + 1
+    assert first not in starts(fresh(bookable_service.id))

@@ -5,7 +5,7 @@ committed anywhere makes every cached entry of the services it touches unreachab
 - An appointment written through the ORM bumps its service's `slots_version`.
 - Anything else the slot engine reads (hours, absences, closures, staff, offices, services) bumps
   the global `schedule_version`, as does any bulk statement on those tables.
-Both bumps run in the writing transaction, so a rollback leaves the versions as they were.
+Both bumps run at the end of the writing transaction, so a rollback leaves them as they were.
 Entries also expire after SLOT_CACHE_SECONDS, for changes made outside the app (a restore).
 """
 
@@ -34,6 +34,7 @@ GLOBAL_TABLES = frozenset(
 )
 APPOINTMENT_TABLE = "appointment"
 CHANGED = "schedule_changed"  # session.info key: this transaction changed schedule data
+PENDING = "schedule_versions_pending"  # session.info key: what to bump at commit
 MAX_ENTRIES = 512
 
 schedule_version = sa.table("schedule_version", sa.column("id"), sa.column("version"))
@@ -102,6 +103,10 @@ def _table_of(instance) -> str | None:
     return getattr(table, "name", None)
 
 
+def _pending(session: Session) -> dict:
+    return session.info.setdefault(PENDING, {"services": set(), "everything": False})
+
+
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
     service_ids: set[int] = set()
@@ -119,7 +124,9 @@ def _after_flush(session: Session, _context) -> None:
             everything = True
     if service_ids or everything:
         session.info[CHANGED] = True
-        _bump(session.connection(), service_ids, everything)
+        pending = _pending(session)
+        pending["services"] |= service_ids
+        pending["everything"] = pending["everything"] or everything
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -130,10 +137,25 @@ def _bulk_statement(state) -> None:
     name = getattr(table, "name", None)
     if name == APPOINTMENT_TABLE or name in GLOBAL_TABLES:
         state.session.info[CHANGED] = True
-        _bump(state.session.connection(), set(), True)
+        _pending(state.session)["everything"] = True
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _transaction_over(session: Session) -> None:
-    session.info.pop(CHANGED, None)
+@event.listens_for(Session, "before_commit")
+def _bump_at_commit(session: Session) -> None:
+    """The versions rise last, just before COMMIT: on PostgreSQL the service row stays locked
+    only for the commit itself, so bookings of one service do not queue behind each other."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the bump waits for the real commit
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # changes not flushed yet count too (commit would flush them after us)
+    pending = session.info.pop(PENDING, None)
+    if pending is None:
+        return
+    _bump(session.connection(), pending["services"], pending["everything"])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_over(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the real transaction, not a savepoint
+        session.info.pop(CHANGED, None)
+        session.info.pop(PENDING, None)
