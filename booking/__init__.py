@@ -119,6 +119,7 @@ def _register_features(app: Flask) -> None:
     from booking.notify import cli as notify_cli
     from booking.notify import views as notify_views
     from booking.privacy import cli as privacy_cli
+    from booking.privacy import views as privacy_views
     from booking.public import accessibility as accessibility_public
     from booking.public import finder as finder_views
     from booking.public import views as public_views
@@ -153,6 +154,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(callback_public.bp)
     app.register_blueprint(accessibility_public.bp)
     app.register_blueprint(accessibility_admin.bp)
+    app.register_blueprint(privacy_views.bp)
     app.register_blueprint(report_views.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)

@@ -55,6 +55,8 @@ FORM_MODELS = {
     "public.forms.CancelForm": Appointment,
     "public.forms.FamilyDetailsForm": Appointment,
     "public.forms.SlotChoiceForm": None,
+    "privacy.forms.EraseForm": None,
+    "privacy.forms.SubjectForm": None,
     "reports.forms.PeriodForm": None,
     "schedule.forms.AbsenceForm": Absence,
     "schedule.forms.ClosureForm": Closure,
@@ -110,6 +112,8 @@ NOT_STORED = {
     "public.accessibility.FeedbackForm.website": "honeypot, never stored",
     "appointments.forms.MoveForm.week": "parsed as a date",
     "waiting.forms.AppointmentCheckInForm.reference": "looked up, never stored",
+    "privacy.forms.EraseForm.contact": "looked up, never stored (the audit keeps a hash)",
+    "privacy.forms.SubjectForm.contact": "looked up, never stored (the audit keeps a hash)",
 }
 PASSWORD_AND_LOGIN = ("password", "new_password", "current_password", "confirm", "next", "email")
 
