@@ -93,6 +93,19 @@ class DefaultConfig:
     OUTBOX_RETENTION_DAYS = 30
     # Callback requests lose the caller's personal data this long after they were closed.
     CALLBACK_RETENTION_DAYS_AFTER_CLOSING = 30
+    # Named on the privacy notice (lists of lines). Written from public knowledge, not checked
+    # with the city: confirm them with the city's data protection officer before going live.
+    PRIVACY_CONTROLLER = [
+        "Landeshauptstadt Düsseldorf",
+        "Der Oberbürgermeister – Jugendamt",
+        "Willi-Becker-Allee 7",
+        "40227 Düsseldorf",
+    ]
+    PRIVACY_DPO_CONTACT = [
+        "Die behördliche Datenschutzbeauftragte der Landeshauptstadt Düsseldorf",
+        "40200 Düsseldorf",
+        "datenschutz@duesseldorf.de",
+    ]
 
     # Slot inputs (hours, busy times, closed days) kept per process for this many seconds at
     # most; every change makes them stale at once (booking/schedule/inputs_cache.py). 0: off.

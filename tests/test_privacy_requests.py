@@ -345,3 +345,37 @@ def test_access(client, auth, person, role, search_status, erase_status):
     db.session.expire_all()
     names = set(db.session.scalars(select(Appointment.family_name)))
     assert ("Fatma Yilmaz" in names) is (role != "admin")
+
+
+# --- the privacy notice ----------------------------------------------------------------
+
+
+def test_notice_names_controller_dpo_legal_basis_retention_and_operators(app_factory, make_office):
+    app = app_factory(
+        PRIVACY_CONTROLLER=["Stadt Beispiel", "Jugendamt"],
+        PRIVACY_DPO_CONTACT="Datenschutz Beispiel\ndsb@beispiel.example",
+        CALLBACK_RETENTION_DAYS_AFTER_CLOSING=45,
+        ACCESSIBILITY_FEEDBACK_RETENTION_DAYS=91,
+    )
+    with app.app_context():
+        make_office(name="Welcome Point Nord", operator="Caritas Düsseldorf")
+        make_office(name="Geschlossen", operator="Alter Träger", active=False)
+        client = app.test_client()
+        html = client.get("/privacy?lang=de").get_data(as_text=True)
+        assert "<address>Stadt Beispiel<br>Jugendamt</address>" in html
+        assert '<a href="mailto:dsb@beispiel.example">dsb@beispiel.example</a>' in html
+        assert "Art. 6 Abs. 1 lit. e DSGVO" in html and "Art. 9 Abs. 2 lit. h DSGVO" in html
+        assert "§§ 67 ff. SGB X" in html and "§ 84 SGB X" in html
+        assert "180 Tage nach Ihrem Termin" in html and "45 Tage nach" in html
+        assert "91 Tage nach ihrem Eingang" in html
+        assert (
+            "<td><bdi>Welcome Point Nord</bdi></td><td><bdi>Caritas Düsseldorf</bdi></td>" in html
+        )
+        assert "Alter Träger" not in html  # inactive offices are not named
+        arabic = client.get("/privacy?lang=ar").get_data(as_text=True)
+        assert "الأساس القانوني" in arabic and "Caritas Düsseldorf" in arabic
+
+
+def test_notice_defaults_name_the_city(client):
+    html = client.get("/privacy?lang=de").get_data(as_text=True)
+    assert "Landeshauptstadt Düsseldorf" in html and "Datenschutzbeauftragte" in html

@@ -27,6 +27,7 @@ from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import OfficeKind
+from booking.privacy.notice import notice_context
 from booking.public.forms import (
     CancelForm,
     FamilyDetailsForm,
@@ -209,7 +210,7 @@ def details(slug: str):
 @bp.route("/privacy")
 @public
 def privacy():
-    return render_template("public/privacy.html")
+    return render_template("public/privacy.html", **notice_context())
 
 
 # Manage link
