@@ -1,5 +1,6 @@
 """Families ask for a callback: no JavaScript, honeypot, rate limit, PRG answer page."""
 
+import re
 from datetime import datetime
 
 import pytest
@@ -162,3 +163,10 @@ def test_switching_the_language_keeps_what_was_typed(client, office):
     assert 'value="Familie Nowak"' in html
     assert "Please enter the number to call back." not in html  # nothing was sent yet
     assert db.session.scalar(select(func.count()).select_from(CallbackRequest)) == 0
+
+
+def test_the_language_starts_as_the_page_language(client, office):
+    # A Ukrainian reader who leaves the field alone is called back in Ukrainian.
+    html = client.get(f"{URL}?lang=uk").get_data(as_text=True)
+    assert re.search(r'<option selected value="uk">', html)
+    assert not re.search(r'<option selected value="de">', html)

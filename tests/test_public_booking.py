@@ -625,3 +625,13 @@ def test_admins_edit_please_bring_as_a_list(client, auth, make_staff, service):
         f"/admin/services/{service.id}/edit", data=dict(data, please_bring="x" * 201)
     )
     assert "höchstens 200 Zeichen" in too_long.get_data(as_text=True)
+
+
+@freeze_time(NOW)
+def test_language_for_the_appointment_starts_as_the_page_language(client, service):
+    # An Arabic reader who leaves the field alone must get Arabic messages, not German ones.
+    html = client.get(f"/book/beratung-35a/details?start={SLOT}&lang=ar").get_data(as_text=True)
+    assert '<option lang="ar" selected value="ar">' in html
+    assert '<option lang="de" value="de">' in html
+    html = client.get(f"/book/beratung-35a/details?start={SLOT}&lang=tr").get_data(as_text=True)
+    assert '<option lang="tr" selected value="tr">' in html

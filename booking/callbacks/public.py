@@ -27,7 +27,7 @@ from booking.core.forms import attach_error, attach_field_errors, switching_lang
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.offices.models import Office, Service
-from booking.public.forms import language_choices
+from booking.public.forms import language_choices, page_family_language
 
 bp = Blueprint("callbacks_public", __name__)
 
@@ -58,7 +58,7 @@ def prepare(form: PublicCallbackForm, office: Office) -> None:
     form.language.choices = language_choices()
     form.reachable.choices = [(code, reachable_label(code)) for code in REACHABLE_CODES]
     if not form.is_submitted():
-        form.language.data = "de"
+        form.language.data = page_family_language()
         wanted = request.args.get("topic")
         form.topic.data = wanted if wanted in dict(form.topic.choices) else OTHER_TOPIC
         form.form_key.data = secrets.token_urlsafe(16)

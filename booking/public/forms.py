@@ -29,6 +29,12 @@ def family_language_choices() -> list[tuple[str, str, dict]]:
     return [(code, own_name(code), {"lang": code}) for code in FAMILY_LANGUAGES]
 
 
+def page_family_language() -> str:
+    """The language the family reads the page in: the first guess for their appointment's."""
+    code = str(get_locale())
+    return code if code in FAMILY_LANGUAGES else "de"
+
+
 def new_form_key() -> str:
     return secrets.token_urlsafe(24)
 

@@ -33,6 +33,7 @@ from booking.public.forms import (
     FamilyDetailsForm,
     SlotChoiceForm,
     family_language_choices,
+    page_family_language,
 )
 from booking.public.services import (
     MAX_CANCEL_REASON,
@@ -157,7 +158,7 @@ def details(slug: str):
     form = family_form()
     if request.method == "GET":
         form.start.data = request.args.get("start", "")
-        form.language.data = "de"
+        form.language.data = page_family_language()
     start = parse_start(form.start.data)
     choosing = request.method == "POST" and bool(request.form.get("choose"))
     if choosing and (start is None or switching_language()):
