@@ -320,3 +320,9 @@ def test_demo_gives_the_welcome_points_texts_in_all_seven_languages():
         for code in others:  # as many items to bring in every language
             items = service.translations["please_bring"][code].split("\n")
             assert len(items) == len(service.please_bring), (service.slug, code)
+
+
+def test_callback_form_uses_the_office_and_topic_texts_of_the_language(client, translated):
+    html = client.get("/offices/eingliederungshilfe/callback?lang=ar").get_data(as_text=True)
+    assert "<bdi>مكتب المساعدة</bdi>" in html
+    assert ">استشارة وتقديم الطلب</option>" in html and "Beratung und Antragsaufnahme" not in html

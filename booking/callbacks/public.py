@@ -43,7 +43,7 @@ def active_office(slug: str) -> Office:
 
 def public_topics(office: Office) -> list[tuple[str, str]]:
     services = [s for s in office.services if s.active and s.public]
-    return [(s.slug, s.name) for s in services] + [(OTHER_TOPIC, _("Something else"))]
+    return [(s.slug, s.local("name")) for s in services] + [(OTHER_TOPIC, _("Something else"))]
 
 
 def topic_service(office: Office, slug: str | None) -> Service | None:

@@ -479,7 +479,7 @@ def queue_unreachable_message(request: CallbackRequest) -> OutboxMessage | None:
         "office_phone": national_format(parse_phone(request.office.phone)) or request.office.phone,
     }
     with force_locale(message_locale(request.language)):
-        subject = one_line(_("We could not reach you") + f" – {request.office.name}")
+        subject = one_line(_("We could not reach you") + f" – {request.office.local('name')}")
         if channel == OutboxChannel.SMS:
             text = render_template("callbacks/message_unreachable.sms.txt", **context)
             html = None
