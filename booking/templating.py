@@ -208,6 +208,11 @@ def isolated(eval_ctx: EvalContext, value) -> str:
     return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
 
 
+def comma() -> str:
+    """The comma between the parts of a name and an address: Arabic and Persian write "،"."""
+    return "\u060c " if is_rtl(reader_locale()) else ", "
+
+
 @pass_eval_context
 def time_range(eval_ctx: EvalContext, start: time | datetime, end: time | datetime) -> str:
     """ "09:00–09:45", kept in this order in Arabic and Persian text."""
@@ -280,6 +285,7 @@ def init_app(app: Flask) -> None:
         claim_autofocus=claim_autofocus,
         time_range=time_range,
         date_and_time=date_and_time,
+        comma=comma,
     )
 
     @app.context_processor

@@ -236,6 +236,12 @@ def test_arabic_messages_keep_times_and_numbers_left_to_right(client, bookable_s
     assert '<bdi dir="ltr">10:00–10:45</bdi>' in confirmation.body_html
     assert '<th align="right">' in confirmation.body_html
     assert f"{LRI}+49 211 8921234{PDI}" in cancelled.body_text
+    # Arabic commas between the isolated German name and address, and after the greeting.
+    fsi, pdi = "\u2068", "\u2069"
+    where = f"{fsi}Eingliederungshilfe{pdi}\u060c {fsi}Willi-Becker-Allee 7"
+    assert where in confirmation.body_text
+    assert f"{fsi}Familie Haddad{pdi}\u060c\n" in confirmation.body_text
+    assert "<bdi>Familie Haddad</bdi>\u060c</p>" in confirmation.body_html
 
 
 def test_german_messages_have_no_direction_marks(client, bookable_service):
@@ -243,6 +249,7 @@ def test_german_messages_have_no_direction_marks(client, bookable_service):
         api_book(client, language="de")
     [message] = messages("confirmation")
     assert "Donnerstag, 4. März 2027, 10:00–10:45" in message.body_text
+    assert "Eingliederungshilfe, Willi-Becker-Allee 7" in message.body_text
     assert LRI not in message.body_text and "<bdi" not in message.body_html
     assert "Vorgangsnummer: " in ics_text(message)
 
@@ -330,7 +337,9 @@ def test_german_office_names_are_isolated_in_right_to_left_sentences(client, boo
     ).get_data(as_text=True)
     assert "<bdi>Eingliederungshilfe</bdi>" in html
     assert "<bdi>Beratung und Antragsaufnahme</bdi>" in html
+    assert "<bdi>Eingliederungshilfe</bdi>\u060c <bdi>Willi-Becker-Allee 7" in html  # not ", "
     german = client.get(
         "/book/beratung-35a/details?start=2027-03-04T10:00:00%2B01:00&lang=de"
     ).get_data(as_text=True)
     assert "<bdi>" not in german and "Donnerstag, 4. März 2027, 10:00" in german
+    assert "Eingliederungshilfe, Willi-Becker-Allee 7" in german
