@@ -213,6 +213,13 @@ def comma() -> str:
     return "\u060c " if is_rtl(reader_locale()) else ", "
 
 
+def arrow(way: str) -> str:
+    """An arrow to the earlier ("back") or later page; arrows do not mirror by themselves, and
+    in Arabic and Persian the earlier page lies to the right."""
+    back = way == "back"
+    return ("→" if back else "←") if is_rtl(reader_locale()) else ("←" if back else "→")
+
+
 @pass_eval_context
 def time_range(eval_ctx: EvalContext, start: time | datetime, end: time | datetime) -> str:
     """ "09:00–09:45", kept in this order in Arabic and Persian text."""
@@ -286,6 +293,7 @@ def init_app(app: Flask) -> None:
         time_range=time_range,
         date_and_time=date_and_time,
         comma=comma,
+        arrow=arrow,
     )
 
     @app.context_processor

@@ -510,3 +510,17 @@ def test_finder_pages_are_in_every_family_catalog(app, service, welcome_points, 
         assert f'<html lang="{lang}"' in response.get_data(as_text=True)
     ours = sorted(message for found, message in missing if found == lang)
     assert ours == [], f"{lang}: looked up but not in the catalog: {ours}"
+
+
+@freeze_time(NOW)
+def test_persian_pages_point_arrows_and_join_date_and_time_the_persian_way(client, service):
+    days = client.get("/book/beratung-35a/days?lang=fa").get_data(as_text=True)
+    # Right to left the later month lies to the left: its arrow points left.
+    assert re.search(r'month=2027-04">[^<]+ ←</a>', days)
+    assert "2027, 10:00" not in days  # the date and the time joined by CLDR, not ", "
+    week = client.get("/book/beratung-35a?week=2027-03-08&lang=fa").get_data(as_text=True)
+    assert re.search(r'week=2027-03-01">→ [^<]+</a>', week)
+    assert re.search(r'week=2027-03-15">[^<]+ ←</a>', week)
+    german = client.get("/book/beratung-35a?week=2027-03-08&lang=de").get_data(as_text=True)
+    assert re.search(r'week=2027-03-01">← [^<]+</a>', german)
+    assert re.search(r'week=2027-03-15">[^<]+ →</a>', german)
