@@ -286,6 +286,10 @@ def test_manage_cancel_asks_once_more_then_frees_the_slot(client, service):
     # A second submit of the question lands on the same page and changes nothing.
     assert redirect_path(client.post(f"{path}/cancel", data={"reason": "x"})) == done
     assert db.session.scalar(select(Appointment.cancel_reason)).endswith("krank")
+    # The move page of a second tab leads to the cancelled appointment, not "call us".
+    assert redirect_path(client.get(f"{path}/move")) == path
+    assert redirect_path(client.post(f"{path}/move", data={"start": SLOT})) == path
+    assert db.session.scalar(select(Appointment.status)) == AppointmentStatus.CANCELLED
 
 
 @freeze_time(NOW)

@@ -323,6 +323,8 @@ def manage_cancel(token: str):
 @public
 def manage_move(token: str):
     appointment = appointment_or_gone(token)
+    if appointment.status == AppointmentStatus.CANCELLED:  # cancelled in another tab
+        return see_other(url_for("public.manage", token=token))
     now = utcnow()
     message = None
     status = 200
