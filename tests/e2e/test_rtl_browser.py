@@ -44,6 +44,17 @@ def test_public_pages_fit_320_px(live_server, browser, lang):  # noqa: F811
     width = page.evaluate("document.documentElement.scrollWidth")
     if width > NARROW["width"]:
         too_wide["details"] = width
+    # The callback answer: a long label ("we call you back by") beside the reference.
+    page.goto(f"{live_server}/offices/eingliederungshilfe/callback?lang={lang}")
+    page.locator("input[name=name]").fill("Familie Haddad")
+    page.locator("input[name=phone]").fill("0176 12345678")
+    page.locator("input[name=reachable]").first.check()
+    page.locator("input[name=privacy_consent]").check()
+    page.locator("main form button[type=submit]:not([name=switch_language])").click()
+    page.wait_for_url("**/callback/requested")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > NARROW["width"]:
+        too_wide["callback answer"] = width
     assert too_wide == {}
 
 
