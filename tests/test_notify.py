@@ -529,3 +529,16 @@ def test_a_message_waiting_for_a_retry_keeps_its_sealed_token(app_factory, booka
         assert report.retried == 1
         [message] = outbox()
         assert message.status == OutboxStatus.PENDING and message.sealed_manage_token
+
+
+@freeze_time(NOW)
+def test_the_viewer_shows_an_arabic_message_right_to_left(
+    client, auth, make_staff, bookable_service
+):
+    book(client, language="ar")
+    [message] = outbox()
+    admin = make_staff(Role.ADMIN)
+    auth.login(admin.email)
+    html = client.get(f"/admin/outbox/{message.id}").get_data(as_text=True)
+    assert '<html lang="de"' in html  # the staff page stays German
+    assert f'<pre class="notes" dir="auto">{message.body_text[:20]}' in html
