@@ -255,8 +255,11 @@ def test_holidays_and_closures_are_closed_not_free(client, service):
     assert days[20] == "closed"
     assert days[13] == "free"
     assert days[1] == "closed"  # Tag der Arbeit (a Saturday, still a holiday)
-    assert "Christi Himmelfahrt" in html
+    assert "geschlossen (Feiertag: Christi Himmelfahrt)" in html
     assert "Betriebsausflug" in html
+    # On an Arabic page the German holiday name is said to be a public holiday.
+    arabic = client.get("/book/beratung-35a/days?month=2027-05&lang=ar").get_data(as_text=True)
+    assert "(عطلة رسمية: Christi Himmelfahrt)" in arabic
     assert [link[-2:] for link in day_links(html)] == ["13"]
 
 
@@ -518,6 +521,7 @@ def test_persian_pages_point_arrows_and_join_date_and_time_the_persian_way(clien
     # Right to left the later month lies to the left: its arrow points left.
     assert re.search(r'month=2027-04">[^<]+ ←</a>', days)
     assert "2027, 10:00" not in days  # the date and the time joined by CLDR, not ", "
+    assert "<bdi>Eingliederungshilfe</bdi>\u060c <bdi>" in days
     week = client.get("/book/beratung-35a?week=2027-03-08&lang=fa").get_data(as_text=True)
     assert re.search(r'week=2027-03-01">→ [^<]+</a>', week)
     assert re.search(r'week=2027-03-15">[^<]+ ←</a>', week)

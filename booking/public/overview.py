@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from booking.extensions import db
 from booking.offices.models import Office, OfficeKind, Service
+from booking.public.labels import CANCEL_REASON_LABELS
 from booking.schedule.agenda import local_today, week_start
 from booking.schedule.engine import BERLIN, Slot, free_slots
+from booking.schedule.holidays import public_holidays
 from booking.schedule.services import booking_rules, closed_days, find_free_slots, slot_inputs
 
 EARLIEST_SHOWN = 3  # free times per service on the "earliest anywhere" page
@@ -124,6 +126,9 @@ def free_days_month(service: Service, asked: date | None, now: datetime) -> Mont
     # language come from the calendar itself.
     month_end = add_months(month, 1) - timedelta(days=1)
     closed = closed_days(service.office, month, month_end)
+    # A holiday's name is German ("Neujahr"): said to be a public holiday in the reader's language.
+    for day in public_holidays(month, month_end).keys() & closed.keys():
+        closed[day] = f"{CANCEL_REASON_LABELS['holiday']}: {closed[day]}"
     return MonthOverview(
         month=month,
         weeks=month_grid(month, slots, closed, today, horizon_end),
