@@ -2,6 +2,7 @@
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -96,6 +97,25 @@ def _check_config(app: Flask) -> None:
     )
     if config["ENVIRONMENT"] != "production" and not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = DEV_SECRET_KEY
+    _resolve_retention(config)
+
+
+def _resolve_retention(config: Any) -> None:
+    """One table of retention rules; the older single settings become views of it."""
+    from booking.privacy.retention import RULES, RetentionError, resolve
+
+    table = config.get("RETENTION")
+    if isinstance(table, str):  # BOOKING_RETENTION that is not valid JSON
+        raise ConfigurationError("BOOKING_RETENTION must be a JSON object of rule name -> days")
+    if table is not None and not isinstance(table, Mapping):
+        raise ConfigurationError("RETENTION must be a dict of rule name -> days")
+    try:
+        config["RETENTION"] = resolve(table, config)
+    except RetentionError as error:
+        raise ConfigurationError(str(error)) from None
+    for rule in RULES:
+        if rule.alias is not None:
+            config[rule.alias] = config["RETENTION"][rule.key]
 
 
 def _register_features(app: Flask) -> None:

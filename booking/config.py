@@ -88,11 +88,14 @@ class DefaultConfig:
     # localhost and 127.0.0.1 outside production).
     TRUSTED_HOSTS: list[str] | None = None
 
-    # Retention: families' personal data is erased this long after the appointment ended.
-    RETENTION_DAYS_AFTER_APPOINTMENT = 180
-    OUTBOX_RETENTION_DAYS = 30
-    # Callback requests lose the caller's personal data this long after they were closed.
-    CALLBACK_RETENTION_DAYS_AFTER_CLOSING = 30
+    # Retention rules (rule name -> days; booking/privacy/retention.py names them and holds the
+    # defaults). Unset rules keep their default; create_app fills in the whole table.
+    RETENTION: dict[str, int] = {}
+    # Older single settings, still honoured as aliases of rules (None: the rule decides);
+    # create_app writes the effective values back.
+    RETENTION_DAYS_AFTER_APPOINTMENT: int | None = None
+    OUTBOX_RETENTION_DAYS: int | None = None
+    CALLBACK_RETENTION_DAYS_AFTER_CLOSING: int | None = None
     # Named on the privacy notice (lists of lines). Written from public knowledge, not checked
     # with the city: confirm them with the city's data protection officer before going live.
     PRIVACY_CONTROLLER = [
@@ -134,8 +137,9 @@ class DefaultConfig:
     ACCESSIBILITY_ENFORCEMENT_EMAIL = "ombudsstelle-barrierefreie-it@mags.nrw.de"
     ACCESSIBILITY_ENFORCEMENT_PHONE = ""
     ACCESSIBILITY_ENFORCEMENT_URL = "https://www.lbb.nrw.de"
-    # Feedback on barriers loses the sender's name, contact and message this long after it came.
-    ACCESSIBILITY_FEEDBACK_RETENTION_DAYS = 180
+    # Feedback on barriers loses the sender's name, contact and message this long after it came
+    # (alias of RETENTION["accessibility_feedback"]).
+    ACCESSIBILITY_FEEDBACK_RETENTION_DAYS: int | None = None
 
 
 # Outside production the public address is the local development server (tests: localhost).

@@ -13,8 +13,10 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from sqlalchemy import text
 
 from booking import create_app
+from booking.audit.models import AuditEvent, AuditPurgeMarker
 from booking.auth.models import Role, StaffUser
 from booking.auth.passwords import hash_password
 from booking.extensions import db
@@ -82,6 +84,12 @@ def make_test_config(database_uri: str, **overrides) -> dict:
 def clear_database() -> None:
     db.session.remove()
     with db.engine.begin() as connection:
+        # The audit log is append-only: unlock it as the purge does (booking/audit/services.py).
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL sprechstunde.purge = 'on'"))
+        else:
+            connection.execute(AuditPurgeMarker.__table__.insert().values(id=1))
+        connection.execute(AuditEvent.__table__.delete())
         for table in reversed(db.metadata.sorted_tables):
             connection.execute(table.delete())
         # The one row the migration inserts (booking/schedule/inputs_cache.py needs it).

@@ -521,7 +521,7 @@ def test_the_daily_purge_covers_callback_requests(setting, runner):
     with freeze_time(berlin(2027, 4, 26, 9)):
         result = runner.invoke(args=["privacy", "purge"])
     assert result.exit_code == 0, result.output
-    assert "erased 1 callback request(s)" in result.output
+    assert "callback_requests=1," in result.output
     db.session.refresh(old)
     assert old.phone is None and old.caller_name == "–"
 
@@ -567,6 +567,6 @@ def test_the_worker_purges_callback_requests_and_says_so(setting, runner):
     with freeze_time(berlin(2027, 4, 26, 9)):
         result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
-    assert "erased 1 callback request(s)" in result.output
+    assert "callback_requests=1," in result.output
     db.session.refresh(old)
     assert old.phone is None

@@ -22,3 +22,15 @@ class AuditEvent(db.Model):
     detail: Mapped[str] = mapped_column(sa.String(500), default="")
 
     actor: Mapped[StaffUser | None] = relationship()
+
+
+class AuditPurgeMarker(db.Model):
+    """SQLite only: a row here, inside the purge's transaction, lets its trigger allow DELETE.
+
+    The purge adds the row, deletes old entries and removes the row before it commits, so no
+    other transaction ever sees it (PostgreSQL uses `SET LOCAL sprechstunde.purge` instead).
+    """
+
+    __tablename__ = "audit_purge_marker"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
