@@ -26,6 +26,7 @@ ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
     Role.CASEWORKER: _l("Caseworker"),
     Role.RECEPTION: _l("Reception"),
+    Role.PRIVACY: _l("Data protection officer"),
 }
 OFFICE_KIND_LABELS = {
     OfficeKind.UNIT: _l("Unit of the youth welfare office"),
@@ -78,6 +79,7 @@ AUDIT_ACTION_LABELS = {
     "absence.added": _l("absence added"),
     "absence.deleted": _l("absence deleted"),
     "appointment.viewed": _l("appointment viewed"),
+    "audit.searched": _l("audit log searched"),
     "auth.login": _l("logged in"),
     "auth.login_failed": _l("login failed"),
     "auth.logout": _l("logged out"),

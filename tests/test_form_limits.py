@@ -32,6 +32,7 @@ from booking.waiting.models import QueueEntry
 FORM_MODELS = {
     "public.accessibility.FeedbackForm": AccessibilityFeedback,
     "admin.forms.OfficeForm": Office,
+    "audit.forms.AuditSearchForm": None,
     "admin.forms.ServiceForm": Service,
     "admin.forms.StaffForm": StaffUser,
     "appointments.forms.CancelForm": Appointment,
@@ -95,6 +96,7 @@ NOT_STORED = {
         for code in OTHER_TEXT_LANGUAGES
     },
     "admin.forms.StaffForm.languages": "split into language codes, each checked",
+    "audit.forms.AuditSearchForm.object_id": "a search term (GET), compared, never stored",
     "callbacks.forms.AddToRequestForm.urgent": "a flag",
     "callbacks.forms.AddToRequestForm.form_key": "kept in the session only",
     "callbacks.forms.CloseForm.appointment_reference": "looked up, never stored",

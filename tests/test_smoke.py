@@ -155,8 +155,14 @@ def test_every_page_and_link_answers_without_server_error(demo, role):
     assert len(seen) > 40  # the crawl really went through the app
     if role not in (Role.ADMIN,):
         # Pages for admins only: refused or sent to login, never a 5xx and never shown.
-        for url in ("/admin/", "/admin/staff", "/admin/outbox", "/admin/audit"):
+        for url in ("/admin/", "/admin/staff", "/admin/outbox"):
             assert seen.get(url, client.get(url).status_code) in (302, 403, 404), url
+    audit_status = seen.get("/admin/audit", client.get("/admin/audit").status_code)
+    assert (audit_status == 200) == (role in (Role.ADMIN, Role.PRIVACY))
+    if role == Role.PRIVACY:
+        # The data protection officer reads; every page that shows or changes records is shut.
+        for url in ("/calendar/me", "/desk/", "/callbacks/", "/queue/", "/reports/", "/staff/"):
+            assert client.get(url).status_code == 403, url
     if role == Role.CASEWORKER:
         other = next(i for i in arguments["staff_id"] if i != demo_user_id(role))
         assert client.get(f"/calendar/staff/{other}").status_code in (403, 404)

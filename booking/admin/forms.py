@@ -180,6 +180,7 @@ class StaffForm(FlaskForm):
             (Role.CASEWORKER.value, _l("Caseworker")),
             (Role.RECEPTION.value, _l("Reception")),
             (Role.ADMIN.value, _l("Administrator")),
+            (Role.PRIVACY.value, _l("Data protection officer (reads the audit log)")),
         ],
     )
     office_ids = SelectMultipleField(_l("Offices"), coerce=int)

@@ -15,6 +15,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     CASEWORKER = "caseworker"
     RECEPTION = "reception"
+    PRIVACY = "privacy"  # the data protection officer: reads the audit log, changes nothing
 
 
 staff_office = sa.Table(

@@ -16,7 +16,7 @@ from booking.auth.services import (
     set_password,
     start_session,
 )
-from booking.core.access import public, staff_required
+from booking.core.access import any_staff_required, public
 from booking.extensions import limiter
 from booking.staff.views import home_url
 
@@ -88,7 +88,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@staff_required
+@any_staff_required
 def logout():
     if ConfirmForm().validate_on_submit():
         end_session(current_user._get_current_object())
@@ -97,7 +97,7 @@ def logout():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@staff_required
+@any_staff_required
 def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()

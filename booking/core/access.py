@@ -32,6 +32,9 @@ def roles_required(*roles: Role) -> Callable[[Callable], Callable]:
 
 staff_required = roles_required(Role.ADMIN, Role.CASEWORKER, Role.RECEPTION)
 admin_required = roles_required(Role.ADMIN)
+# The data protection officer reads the audit log and nothing else; logout and own password.
+audit_readers = roles_required(Role.ADMIN, Role.PRIVACY)
+any_staff_required = roles_required(*Role)
 
 
 def access_rule_for(endpoint: str | None):

@@ -21,7 +21,7 @@ from booking.offices.texts import DEFAULT_LANGUAGE, TEXT_LANGUAGES
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OFFICE_KINDS = ("unit", "welcome_point")
-ROLES = ("admin", "caseworker", "reception")
+ROLES = ("admin", "caseworker", "reception", "privacy")
 MIN_PASSWORD_LENGTH = 12
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 

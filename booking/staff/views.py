@@ -24,6 +24,8 @@ def home_url(user: StaffUser) -> str:
     """Caseworkers land on their own day, reception on its office's day, admins on admin."""
     if user.role == Role.ADMIN:
         return url_for("admin.index")
+    if user.role == Role.PRIVACY:
+        return url_for("admin.audit")
     if user.role == Role.CASEWORKER:
         return url_for("schedule.my_calendar")
     offices = offices_of(user)
