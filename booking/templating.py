@@ -85,6 +85,7 @@ AUDIT_ACTION_LABELS = {
     "auth.logout": _l("logged out"),
     "auth.timeout": _l("logged out after inactivity"),
     "booking.refused": _l("booking refused"),
+    "calendar.viewed": _l("calendar viewed"),
     "calendar_feed.renewed": _l("calendar address renewed"),
     "calendar_feed.revoked": _l("calendar address switched off"),
     "closure.added": _l("closure added"),
@@ -111,6 +112,14 @@ AUDIT_ACTION_LABELS = {
     "staff.created": _l("staff account created"),
     "staff.deactivated": _l("staff account deactivated"),
     "staff.password_set": _l("password set"),
+    "staff.settings_changed": _l("notification settings changed"),
+    "appointment.booked": _l("appointment booked"),
+    "appointment.cancelled": _l("appointment cancelled by staff"),
+    "appointment.attended": _l("appointment marked attended"),
+    "appointment.no_show": _l("appointment marked no-show"),
+    "appointment.moved": _l("appointment moved"),
+    "appointment.restored": _l("appointment restored"),
+    "appointment.note_added": _l("appointment note added"),
 }
 OBJECT_TYPE_LABELS = {
     "absence": _l("absence"),

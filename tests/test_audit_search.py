@@ -120,3 +120,38 @@ def test_audit_dates_are_berlin_days(client, auth, make_staff):
     auth.login(admin.email)
     day = "/admin/audit?action=office.viewed&first=2027-03-28&last=2027-03-28"
     assert rows(client.get(day).get_data(as_text=True)) == 1
+
+
+def test_staff_changes_calendars_and_settings_are_audited_without_personal_data(
+    client, auth, bookable_service
+):
+    from booking.appointments.models import Appointment
+    from booking.auth.models import StaffUser
+
+    with freeze_time("2027-03-01 07:00:00"):
+        booked = client.post(
+            "/api/v1/bookings",
+            json={
+                "service": "beratung-35a",
+                "start": "2027-03-04T10:00:00+01:00",
+                "name": "Familie Alt",
+                "email": "alt@example.org",
+                "privacy_consent": True,
+            },
+        )
+        assert booked.status_code == 201
+        appointment = db.session.scalar(select(Appointment))
+        caseworker = db.session.get(StaffUser, appointment.staff_id)
+        auth.login(caseworker.email)
+        assert client.get("/calendar/me").status_code == 200
+        response = client.post(
+            f"/appointments/{appointment.id}/cancel", data={"reason": "Mutter krank"}
+        )
+        assert response.status_code in (302, 303)
+        client.post("/account/notifications", data={"wants_daily_agenda": "y"})
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == caseworker.id))
+    found = {(event.action, event.object_type, event.object_id): event.detail for event in events}
+    assert found[("appointment.cancelled", "appointment", str(appointment.id))] == ""
+    assert found[("calendar.viewed", "staff_user", str(caseworker.id))] == "day 2027-03-01"
+    assert ("staff.settings_changed", "staff_user", str(caseworker.id)) in found
+    assert not any("Mutter" in detail or "Alt" in detail for detail in found.values())

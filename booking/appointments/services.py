@@ -13,6 +13,7 @@ from booking.appointments.models import (
     AppointmentEvent,
 )
 from booking.appointments.signals import tell_family
+from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
 from booking.extensions import db
@@ -43,6 +44,11 @@ def log_event(appointment: Appointment, action: str, actor: StaffUser | None, de
         detail=detail[:300],
     )
     db.session.add(event)
+    if actor is not None:
+        # The audit log too (append-only, ids and the action only: never the reason or a note).
+        if appointment.id is None:
+            db.session.flush()
+        record_event(f"appointment.{action}", actor=actor, obj=appointment)
     return event
 
 

@@ -72,6 +72,7 @@ def settings():
     form = NotificationSettingsForm(obj=user)
     if form.validate_on_submit():
         user.wants_daily_agenda = bool(form.wants_daily_agenda.data)
+        record_event("staff.settings_changed", actor=user, obj=user)
         flash(_("Saved."), "success")
         return redirect(url_for(".settings"))
     return render_template("notify/settings.html", form=form)

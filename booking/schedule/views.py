@@ -15,11 +15,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role, StaffUser
 from booking.core.access import admin_required, public, roles_required, staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_error, commit_or_show, get_or_404
+from booking.core.transactions import writes
 from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
@@ -80,6 +82,7 @@ def index():
 
 @bp.route("/calendar/me")
 @caseworker_or_admin
+@writes
 def my_calendar():
     user = me()
     return calendar_page(_("Calendar of %(name)s", name=user.name), [user])
@@ -87,6 +90,7 @@ def my_calendar():
 
 @bp.route("/calendar/staff/<int:staff_id>")
 @caseworker_or_admin
+@writes
 def staff_calendar(staff_id: int):
     user = target_staff(staff_id)
     return calendar_page(_("Calendar of %(name)s", name=user.name), [user])
@@ -94,6 +98,7 @@ def staff_calendar(staff_id: int):
 
 @bp.route("/calendar/office/<slug>")
 @roles_required(Role.RECEPTION, Role.ADMIN)
+@writes
 def office_calendar(slug: str):
     office = db.session.scalar(select(Office).where(Office.slug == slug))
     if office is None:
@@ -122,6 +127,13 @@ def calendar_page(title: str, staff: list[StaffUser], office: Office | None = No
     first, last = agenda_range(day, view)
     step = timedelta(days=7 if view == "week" else 1)
     agenda = build_agenda(staff, first, last, office=office)
+    # Calendars show families' names: audited (the office or the person, the view and day).
+    record_event(
+        "calendar.viewed",
+        actor=me(),
+        obj=office if office is not None else (staff[0] if staff else None),
+        detail=f"{view} {day.isoformat()}",
+    )
     state = {"day": day.isoformat(), "view": view, "cancelled": "1" if show_cancelled else None}
 
     def calendar_url(**changes) -> str:
