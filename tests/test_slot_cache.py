@@ -250,3 +250,57 @@ def test_a_savepoint_rolled_back_keeps_the_bump_of_the_transaction(app, bookable
     )
     assert after == before + 1
     assert first not in starts(fresh(bookable_service.id))
+
+
+# A transaction's own, uncommitted view must never be kept: its versions may be reused
+
+
+def test_a_released_savepoint_keeps_the_booking_transaction_uncached(app, bookable_service, family):
+    """book_appointment inserts inside begin_nested(); releasing that savepoint is no commit."""
+    first = starts(bookable_service)
+    book_appointment(bookable_service, first[0], family, NOW)
+    assert starts(bookable_service) == first[1:]  # this transaction's own view
+    db.session.rollback()  # the booking never happens
+    assert starts(fresh(bookable_service.id)) == first
+
+
+def test_unflushed_changes_are_never_cached(app, bookable_service, family):
+    first = starts(bookable_service)
+    db.session.add(Closure(first_day=THURSDAY, last_day=THURSDAY, reason="Betriebsausflug"))
+    assert starts(bookable_service) == []  # this transaction's own view, not the cached one
+    db.session.rollback()
+    assert starts(fresh(bookable_service.id)) == first
+    hours = db.session.scalar(select(WeeklyHours))
+    hours.end_time = time(11)  # another change, committed, takes the same global version
+    db.session.commit()
+    assert starts(fresh(bookable_service.id)) == first[:2]
+
+
+def test_a_service_switched_off_meanwhile_is_not_kept_bookable(app_factory, bookable_service):
+    """PostgreSQL (READ COMMITTED): the service was read before another worker's change
+    committed, the versions after it; the cache must not keep the old row's 'active'."""
+    other = app_factory()
+    assert starts(bookable_service)
+    db.session.commit()
+    service = db.session.get(Service, bookable_service.id)  # this request reads the service
+    assert service.active
+    with other.app_context():
+        db.session.get(Service, bookable_service.id).active = False
+        db.session.commit()
+    starts(service)  # the versions read now are the new ones
+    db.session.rollback()
+    assert starts(fresh(bookable_service.id)) == []
+
+
+def test_a_booking_in_another_service_of_the_caseworker_is_seen(
+    app, bookable_service, make_service, family
+):
+    """The busy times are the caseworker's, whatever service booked them."""
+    staff = db.session.scalar(select(StaffUser))
+    other = make_service(bookable_service.office, minutes=45, buffer_minutes=15)
+    staff.services = [bookable_service, other]
+    db.session.commit()
+    first = starts(fresh(bookable_service.id))
+    book_appointment(other, first[0], family, NOW)
+    db.session.commit()
+    assert starts(fresh(bookable_service.id)) == first[1:]

@@ -2,7 +2,8 @@
 
 Every worker and every server reads the versions from the database, so they agree: a change
 committed anywhere makes every cached entry of the services it touches unreachable.
-- An appointment written through the ORM bumps its service's `slots_version`.
+- An appointment written through the ORM bumps its service's `slots_version`, and that of every
+  service its caseworker (before and after) is assigned to: busy time is the caseworker's.
 - Anything else the slot engine reads (hours, absences, closures, staff, offices, services) bumps
   the global `schedule_version`, as does any bulk statement on those tables.
 Both bumps run at the end of the writing transaction, so a rollback leaves them as they were.
@@ -39,6 +40,7 @@ MAX_ENTRIES = 512
 
 schedule_version = sa.table("schedule_version", sa.column("id"), sa.column("version"))
 service_table = sa.table("service", sa.column("id"), sa.column("slots_version"))
+staff_service = sa.table("staff_service", sa.column("staff_id"), sa.column("service_id"))
 
 
 class InputsCache:
@@ -72,6 +74,8 @@ class InputsCache:
 def current_versions(session: Session, service_id: int) -> tuple[int, int] | None:
     """(global, service) versions as committed or as this transaction sees them; None when
     this transaction changed schedule data itself (its own view must not be cached)."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # a Core select does not autoflush: pending changes count as changes
     if session.info.get(CHANGED):
         return None
     row = session.execute(
@@ -83,17 +87,25 @@ def current_versions(session: Session, service_id: int) -> tuple[int, int] | Non
     return (row[0], row[1]) if row else None
 
 
-def _bump(connection, service_ids: set[int], everything: bool) -> None:
+def _bump(connection, service_ids: set[int], everything: bool, staff_ids=frozenset()) -> None:
     if everything:
         connection.execute(
             sa.update(schedule_version)
             .where(schedule_version.c.id == 1)
             .values(version=schedule_version.c.version + 1)
         )
-    if service_ids:
+    if service_ids or staff_ids:
+        of_staff = sa.select(staff_service.c.service_id).where(
+            staff_service.c.staff_id.in_(sorted(staff_ids))
+        )
         connection.execute(
             sa.update(service_table)
-            .where(service_table.c.id.in_(sorted(service_ids)))
+            .where(
+                sa.or_(
+                    service_table.c.id.in_(sorted(service_ids)),
+                    service_table.c.id.in_(of_staff),
+                )
+            )
             .values(slots_version=service_table.c.slots_version + 1)
         )
 
@@ -104,12 +116,15 @@ def _table_of(instance) -> str | None:
 
 
 def _pending(session: Session) -> dict:
-    return session.info.setdefault(PENDING, {"services": set(), "everything": False})
+    return session.info.setdefault(
+        PENDING, {"services": set(), "staff": set(), "everything": False}
+    )
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
     service_ids: set[int] = set()
+    staff_ids: set[int] = set()
     everything = False
     for instance in (*session.new, *session.dirty, *session.deleted):
         table = _table_of(instance)
@@ -118,14 +133,17 @@ def _after_flush(session: Session, _context) -> None:
                 continue
             if instance.service_id is not None:
                 service_ids.add(instance.service_id)
+            history = sa.inspect(instance).attrs.staff_id.history
+            staff_ids.update(i for i in (*history.sum(), instance.staff_id) if i is not None)
         elif table in GLOBAL_TABLES:
             if instance in session.dirty and not session.is_modified(instance):
                 continue
             everything = True
-    if service_ids or everything:
+    if service_ids or staff_ids or everything:
         session.info[CHANGED] = True
         pending = _pending(session)
         pending["services"] |= service_ids
+        pending["staff"] |= staff_ids
         pending["everything"] = pending["everything"] or everything
 
 
@@ -151,7 +169,7 @@ def _bump_at_commit(session: Session) -> None:
     pending = session.info.pop(PENDING, None)
     if pending is None:
         return
-    _bump(session.connection(), pending["services"], pending["everything"])
+    _bump(session.connection(), pending["services"], pending["everything"], pending["staff"])
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -221,7 +221,12 @@ def load_static_inputs(
     service: Service, first: date, last: date, staff_id: int | None = None
 ) -> StaticInputs | None:
     caseworkers = qualified_caseworkers(service, staff_id)
-    if not caseworkers or not service.active or not service.office.active:
+    # Read afresh, not from the loaded objects: PostgreSQL (READ COMMITTED) may have loaded
+    # them before a change that the versions this result is cached under already count.
+    active = db.session.execute(
+        select(Service.active, Office.active).join(Service.office).where(Service.id == service.id)
+    ).first()
+    if not caseworkers or active is None or not all(active):
         return None
     ids = tuple(user.id for user in caseworkers)
     hours = db.session.execute(
