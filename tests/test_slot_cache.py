@@ -292,6 +292,13 @@ def test_a_service_switched_off_meanwhile_is_not_kept_bookable(app_factory, book
     assert starts(fresh(bookable_service.id)) == []
 
 
+@freeze_time(NOW)
+def test_one_visitors_query_never_reaches_the_next(app, bookable_service):
+    client = app.test_client()
+    assert "newsletter-4711" in client.get(SLOT_PAGE + "&ref=newsletter-4711").get_data(True)
+    assert "newsletter-4711" not in client.get(SLOT_PAGE).get_data(as_text=True)
+
+
 def test_a_booking_in_another_service_of_the_caseworker_is_seen(
     app, bookable_service, make_service, family
 ):

@@ -40,7 +40,9 @@ def cached_answer(
     if versions is None:  # this request changed schedule data: never keep its view
         return render()
     minute = now.replace(second=0, microsecond=0)
-    key = (name, service.id, parts, str(get_locale()), versions, minute)
+    # The whole query too: the language links repeat it, so one visitor's ?ref=… is theirs.
+    query = tuple(sorted(request.args.items(multi=True)))
+    key = (name, service.id, parts, query, str(get_locale()), versions, minute)
     found = cache.get(key)
     if found is None:
         found = render()
