@@ -170,3 +170,14 @@ def test_the_language_starts_as_the_page_language(client, office):
     html = client.get(f"{URL}?lang=uk").get_data(as_text=True)
     assert re.search(r'<option selected value="uk">', html)
     assert not re.search(r'<option selected value="de">', html)
+
+
+def test_the_reach_grid_names_each_row_by_its_weekday(client, office, monkeypatch):
+    """Row headings come from the weekday itself, not cut from "Monday morning" (a half-day of
+    two words, as in several languages, cut the heading to "Monday early")."""
+    from booking.callbacks import labels
+
+    monkeypatch.setitem(labels.HALF_DAY_LABELS, "am", "early morning")
+    html = client.get(URL + "?lang=en").get_data(as_text=True)
+    headings = re.findall(r'<th scope="row">([^<]*)</th>', html)
+    assert headings == ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]

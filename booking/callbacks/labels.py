@@ -51,6 +51,12 @@ WEEKDAY_SHORT = {
 HALF_DAY_LABELS = {"am": _l("morning"), "pm": _l("afternoon")}
 
 
+def weekday_label(day: str) -> str:
+    """A row of the reach-time grid ("mon" -> "Montag"): never cut from the two-word label,
+    whose half-day may be several words in a language."""
+    return str(WEEKDAY_SHORT[day])
+
+
 def reachable_label(code: str) -> str:
     day, half = code.split("-")
     return f"{WEEKDAY_SHORT[day]} {HALF_DAY_LABELS[half]}"

@@ -74,6 +74,7 @@ def _setup(state) -> None:
     labels.register()
     state.app.jinja_env.filters["phone_national"] = national_format
     state.app.jinja_env.globals["reachable_label"] = labels.reachable_label
+    state.app.jinja_env.globals["weekday_label"] = labels.weekday_label
     state.app.jinja_env.globals["callback_counts"] = office_counts
     state.app.jinja_env.globals["callbacks_owed"] = lambda: owed_by(me(), utcnow())
     state.app.jinja_env.globals["callback_now"] = utcnow
