@@ -16,24 +16,14 @@ from flask_login import current_user
 
 from booking.extensions import db
 from booking.offices.models import Service
-from booking.schedule.inputs_cache import InputsCache, current_versions
-
-
-def page_cache() -> InputsCache | None:
-    seconds = current_app.config.get("SLOT_CACHE_SECONDS", 0)
-    if not seconds:
-        return None
-    cache = current_app.extensions.get("page_cache")
-    if cache is None:
-        cache = current_app.extensions["page_cache"] = InputsCache(seconds)
-    return cache
+from booking.schedule.inputs_cache import app_cache, current_versions
 
 
 def cached_answer(
     name: str, service: Service, parts: tuple, now: datetime, render: Callable[[], str]
 ) -> str:
     """`render()`'s text, or the text it gave for the same key within the last minute."""
-    cache = page_cache()
+    cache = app_cache("page_cache")
     if cache is None or current_user.is_authenticated or session.get("_flashes"):
         return render()
     versions = current_versions(db.session(), service.id)

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,18 @@ class InputsCache:
             self.entries.move_to_end(key)
             while len(self.entries) > MAX_ENTRIES:
                 self.entries.popitem(last=False)
+
+
+def app_cache(name: str) -> InputsCache | None:
+    """The app's cache called `name` (one per app: tests build many), None when
+    SLOT_CACHE_SECONDS is 0."""
+    seconds = current_app.config.get("SLOT_CACHE_SECONDS", 0)
+    if not seconds:
+        return None
+    cache = current_app.extensions.get(name)
+    if cache is None:
+        cache = current_app.extensions[name] = InputsCache(seconds)
+    return cache
 
 
 def current_versions(session: Session, service_id: int) -> tuple[int, int] | None:

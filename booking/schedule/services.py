@@ -33,7 +33,7 @@ from booking.schedule.engine import (
     merge_busy,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
-from booking.schedule.inputs_cache import InputsCache, current_versions
+from booking.schedule.inputs_cache import app_cache, current_versions
 from booking.schedule.models import (
     Absence,
     AbsenceKind,
@@ -171,7 +171,7 @@ def slot_inputs(
     while the service's version is unchanged too (a booking changes only that one). A
     transaction that changed schedule data itself always reads afresh.
     """
-    cache = inputs_cache()
+    cache = app_cache("slot_inputs_cache")
     versions = current_versions(db.session(), service.id) if cache else None
     yearly = tuple(current_app.config["YEARLY_CLOSED_DAYS"])
     window = (service.id, first, last, staff_id)
@@ -205,16 +205,6 @@ class StaticInputs:
 @dataclass(frozen=True)
 class Cached:
     value: StaticInputs | None  # None is a result too: nobody to book
-
-
-def inputs_cache() -> InputsCache | None:
-    seconds = current_app.config.get("SLOT_CACHE_SECONDS", 0)
-    if not seconds:
-        return None
-    cache = current_app.extensions.get("slot_inputs_cache")
-    if cache is None:
-        cache = current_app.extensions["slot_inputs_cache"] = InputsCache(seconds)
-    return cache
 
 
 def load_static_inputs(
