@@ -27,6 +27,7 @@ ROLE_LABELS = {
     Role.CASEWORKER: _l("Caseworker"),
     Role.RECEPTION: _l("Reception"),
     Role.PRIVACY: _l("Data protection officer"),
+    Role.OPERATOR_ADMIN: _l("Operator admin"),
 }
 OFFICE_KIND_LABELS = {
     OfficeKind.UNIT: _l("Unit of the youth welfare office"),

@@ -226,7 +226,7 @@ def test_demo_file_is_valid_and_complete():
         caseworkers = [s for s in plan.staff if s.role == "caseworker" and office.slug in s.offices]
         assert 2 <= len(caseworkers) <= 4, office.slug
     roles = {s.role for s in plan.staff}
-    assert roles == {"admin", "caseworker", "reception", "privacy"}
+    assert roles == {"admin", "caseworker", "reception", "privacy", "operator_admin"}
     # Every office can be called; what to bring is a list, not part of the description.
     assert all(office.phone and office.phone.startswith("+49 211 ") for office in plan.offices)
     assert len({office.phone for office in plan.offices}) == len(plan.offices)

@@ -181,6 +181,10 @@ class StaffForm(FlaskForm):
             (Role.RECEPTION.value, _l("Reception")),
             (Role.ADMIN.value, _l("Administrator")),
             (Role.PRIVACY.value, _l("Data protection officer (reads the audit log)")),
+            (
+                Role.OPERATOR_ADMIN.value,
+                _l("Operator admin (offices, services, staff and hours of its operator)"),
+            ),
         ],
     )
     office_ids = SelectMultipleField(_l("Offices"), coerce=int)

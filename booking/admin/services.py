@@ -8,7 +8,16 @@ from booking.admin.forms import translations_from
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.auth.services import count_admins, normalize_email
-from booking.core.exceptions import BookingError
+from booking.core.exceptions import BookingError, NotAllowed
+from booking.core.scope import (
+    OPERATOR_ROLES,
+    grantable_roles,
+    may_manage_office,
+    may_manage_staff,
+    operator_of,
+    operators_of,
+    sees_every_office,
+)
 from booking.core.validation import normalize_phone, split_language_codes
 from booking.extensions import db
 from booking.offices.models import Office, OfficeKind, Service, bring_lines
@@ -32,7 +41,12 @@ def _slug_taken(model, slug: str, own_id: int | None) -> bool:
 
 
 def save_office(office: Office | None, data: dict, actor: StaffUser) -> Office:
-    """Create an office (office=None) or change one, from validated form data."""
+    """Create an office (office=None) or change one, from validated form data. An operator
+    admin's offices are its operator's, and stay so."""
+    if office is not None and not may_manage_office(actor, office):
+        raise NotAllowed(_l("You may not change this office."))
+    if not sees_every_office(actor) and data["operator"].strip() != operator_of(actor):
+        raise AdminError(_l("You can only manage offices of your own operator."), field="operator")
     if _slug_taken(Office, data["slug"], office.id if office else None):
         raise AdminError(_l("Another office already uses this slug."), field="slug")
     created = office is None
@@ -57,6 +71,8 @@ def save_office(office: Office | None, data: dict, actor: StaffUser) -> Office:
 
 
 def set_office_active(office: Office, active: bool, actor: StaffUser) -> None:
+    if not may_manage_office(actor, office):
+        raise NotAllowed(_l("You may not change this office."))
     office.active = active
     db.session.flush()
     record_event("office.activated" if active else "office.deactivated", actor=actor, obj=office)
@@ -65,8 +81,10 @@ def set_office_active(office: Office, active: bool, actor: StaffUser) -> None:
 def save_service(service: Service | None, data: dict, actor: StaffUser) -> Service:
     if _slug_taken(Service, data["slug"], service.id if service else None):
         raise AdminError(_l("Another service already uses this slug."), field="slug")
+    if service is not None and not may_manage_office(actor, service.office):
+        raise NotAllowed(_l("You may not change this service."))
     office = db.session.get(Office, data["office_id"])
-    if office is None:
+    if office is None or not may_manage_office(actor, office):
         raise AdminError(_l("Please choose an office."), field="office_id")
     created = service is None
     service = service or Service()
@@ -98,22 +116,35 @@ def _default(value, fallback: int) -> int:
 
 
 def set_service_active(service: Service, active: bool, actor: StaffUser) -> None:
+    if not may_manage_office(actor, service.office):
+        raise NotAllowed(_l("You may not change this service."))
     service.active = active
     db.session.flush()
     record_event("service.activated" if active else "service.deactivated", actor=actor, obj=service)
 
 
-def save_staff(user: StaffUser | None, data: dict, actor: StaffUser) -> StaffUser:
+def save_staff(user: StaffUser | None, data: dict, actor: StaffUser | None) -> StaffUser:
+    """Create or change an account; actor None is the command line (trusted like an admin)."""
     email = normalize_email(data["email"])
     existing = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     if existing is not None and existing is not user:
         raise AdminError(_l("Another account already uses this email address."), field="email")
+    if actor is not None and user is not None and not may_manage_staff(actor, user):
+        raise NotAllowed(_l("You may not change this account."))
     role = Role(data["role"])
+    if actor is not None and role not in grantable_roles(actor):
+        raise AdminError(_l("You may not give this role."), field="role")
     demoted = user is not None and user.active and user.role == Role.ADMIN and role != Role.ADMIN
     if demoted and count_admins() <= 1:
         raise AdminError(_l("The last administrator cannot lose the role."), field="role")
     offices = [db.session.get(Office, office_id) for office_id in data.get("office_ids") or []]
     services = [db.session.get(Service, service_id) for service_id in data.get("service_ids") or []]
+    if any(
+        office is None or (actor is not None and not may_manage_office(actor, office))
+        for office in offices
+    ):
+        raise AdminError(_l("Please choose offices you manage."), field="office_ids")
+    check_one_operator(role, offices)
     office_ids = {office.id for office in offices if office}
     if any(service is None or service.office_id not in office_ids for service in services):
         raise AdminError(
@@ -136,7 +167,26 @@ def save_staff(user: StaffUser | None, data: dict, actor: StaffUser) -> StaffUse
     return user
 
 
+def check_one_operator(role: Role, offices: list[Office]) -> None:
+    """Staff of an operator work for offices of that operator only (the operator boundary);
+    an operator admin needs at least one office, which names its operator."""
+    if role not in OPERATOR_ROLES:
+        return
+    if len(operators_of(offices)) > 1:
+        raise AdminError(
+            _l("All offices of a staff member must belong to the same operator."),
+            field="office_ids",
+        )
+    if role == Role.OPERATOR_ADMIN and not offices:
+        raise AdminError(
+            _l("An operator admin needs at least one office: its operator is theirs."),
+            field="office_ids",
+        )
+
+
 def set_staff_active(user: StaffUser, active: bool, actor: StaffUser) -> None:
+    if not may_manage_staff(actor, user):
+        raise NotAllowed(_l("You may not change this account."))
     if not active and user.role == Role.ADMIN and user.active and count_admins() <= 1:
         raise AdminError(_l("The last administrator cannot be deactivated."))
     if not active and user.id == actor.id:

@@ -6,7 +6,6 @@ from sqlalchemy.orm import selectinload
 
 from booking.admin.forms import OfficeForm, ServiceForm, StaffForm, translation_data
 from booking.admin.services import (
-    AdminError,
     save_office,
     save_service,
     save_staff,
@@ -20,15 +19,19 @@ from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm, SetPasswordForm
 from booking.auth.models import StaffUser
 from booking.auth.services import AccountError, set_password
-from booking.core.access import admin_required, audit_readers
+from booking.core.access import audit_readers, manager_required, me
 from booking.core.converters import id_arg
 from booking.core.exceptions import BookingError
-from booking.core.forms import (
-    attach_error,
-    commit_or_show,
-    get_or_404,
-    office_choices,
-    service_choices,
+from booking.core.forms import attach_error, commit_or_show
+from booking.core.scope import (
+    grantable_roles,
+    manage_filter,
+    managed_offices,
+    managed_or_404,
+    may_manage_staff,
+    operator_of,
+    sees_every_office,
+    staff_or_404,
 )
 from booking.core.transactions import writes
 from booking.db import utcnow
@@ -55,7 +58,7 @@ def toggle_active(setter, obj, active: bool, target: str):
     if ConfirmForm().validate_on_submit():
         try:
             setter(obj, active, current_user._get_current_object())
-        except AdminError as error:
+        except BookingError as error:
             db.session.rollback()
             flash(str(error.message), "error")
         else:
@@ -64,12 +67,15 @@ def toggle_active(setter, obj, active: bool, target: str):
 
 
 @bp.route("/")
-@admin_required
+@manager_required
 def index():
+    mine = manage_filter(me())
     counts = {
-        "offices": db.session.scalar(select(func.count()).select_from(Office)),
-        "services": db.session.scalar(select(func.count()).select_from(Service)),
-        "staff": db.session.scalar(select(func.count()).select_from(StaffUser)),
+        "offices": db.session.scalar(select(func.count()).select_from(Office).where(mine)),
+        "services": db.session.scalar(
+            select(func.count()).select_from(Service).join(Service.office).where(mine)
+        ),
+        "staff": len(managed_staff()),
     }
     return render_template("admin/index.html", counts=counts)
 
@@ -78,25 +84,42 @@ def index():
 
 
 @bp.route("/offices")
-@admin_required
+@manager_required
 def offices():
-    rows = db.session.scalars(select(Office).order_by(Office.kind, Office.district, Office.name))
+    rows = db.session.scalars(
+        select(Office)
+        .where(manage_filter(me()))
+        .order_by(Office.kind, Office.district, Office.name)
+    )
     return render_template("admin/offices.html", offices=rows.all(), confirm=ConfirmForm())
 
 
+def office_form(office: Office | None) -> OfficeForm:
+    form = OfficeForm(obj=office, data=translation_data(office) if office else None)
+    if not sees_every_office(me()):  # an operator admin's offices keep its operator
+        form.operator.render_kw = {"readonly": True}
+        if request.method == "GET":
+            form.operator.data = operator_of(me())
+    return form
+
+
+def office_or_404(office_id: int) -> Office:
+    return managed_or_404(Office, office_id, office_of=lambda office: office)
+
+
 @bp.route("/offices/new", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def office_new():
-    form = OfficeForm()
+    form = office_form(None)
     done = save_form(form, save_office, None, _("Office created."), url_for(".offices"))
     return done or render_template("admin/edit.html", form=form, title=_("New office"))
 
 
 @bp.route("/offices/<int:office_id>/edit", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def office_edit(office_id: int):
-    office = get_or_404(Office, office_id)
-    form = OfficeForm(obj=office, data=translation_data(office))
+    office = office_or_404(office_id)
+    form = office_form(office)
     if request.method == "GET":
         form.kind.data = office.kind.value
     done = save_form(form, save_office, office, _("Office saved."), url_for(".offices"))
@@ -104,35 +127,34 @@ def office_edit(office_id: int):
 
 
 @bp.route("/offices/<int:office_id>/deactivate", methods=["POST"])
-@admin_required
+@manager_required
 def office_deactivate(office_id: int):
-    return toggle_active(
-        set_office_active, get_or_404(Office, office_id), False, url_for(".offices")
-    )
+    return toggle_active(set_office_active, office_or_404(office_id), False, url_for(".offices"))
 
 
 @bp.route("/offices/<int:office_id>/activate", methods=["POST"])
-@admin_required
+@manager_required
 def office_activate(office_id: int):
-    return toggle_active(
-        set_office_active, get_or_404(Office, office_id), True, url_for(".offices")
-    )
+    return toggle_active(set_office_active, office_or_404(office_id), True, url_for(".offices"))
 
 
 # Services
 
 
 @bp.route("/services")
-@admin_required
+@manager_required
 def services():
     rows = db.session.scalars(
-        select(Service).join(Service.office).order_by(Office.name, Service.name)
+        select(Service)
+        .join(Service.office)
+        .where(manage_filter(me()))
+        .order_by(Office.name, Service.name)
     )
     return render_template("admin/services.html", services=rows.all(), confirm=ConfirmForm())
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def service_new():
     form = ServiceForm()
     form.office_id.choices = office_choices()
@@ -143,9 +165,9 @@ def service_new():
 
 
 @bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def service_edit(service_id: int):
-    service = get_or_404(Service, service_id)
+    service = managed_or_404(Service, service_id)
     form = ServiceForm(obj=service, data=translation_data(service))
     form.office_id.choices = office_choices()
     done = save_form(form, save_service, service, _("Service saved."), url_for(".services"))
@@ -153,27 +175,52 @@ def service_edit(service_id: int):
 
 
 @bp.route("/services/<int:service_id>/deactivate", methods=["POST"])
-@admin_required
+@manager_required
 def service_deactivate(service_id: int):
-    service = get_or_404(Service, service_id)
+    service = managed_or_404(Service, service_id)
     return toggle_active(set_service_active, service, False, url_for(".services"))
 
 
 @bp.route("/services/<int:service_id>/activate", methods=["POST"])
-@admin_required
+@manager_required
 def service_activate(service_id: int):
-    service = get_or_404(Service, service_id)
+    service = managed_or_404(Service, service_id)
     return toggle_active(set_service_active, service, True, url_for(".services"))
 
 
 # Staff accounts
 
 
+def office_choices() -> list[tuple[int, str]]:
+    return [(office.id, office.name) for office in managed_offices(me())]
+
+
+def service_choices() -> list[tuple[int, str]]:
+    rows = db.session.scalars(
+        select(Service)
+        .join(Service.office)
+        .where(manage_filter(me()))
+        .order_by(Office.name, Service.name)
+    )
+    return [(service.id, f"{service.office.name}: {service.name}") for service in rows]
+
+
+def managed_staff() -> list[StaffUser]:
+    rows = db.session.scalars(
+        select(StaffUser)
+        .options(selectinload(StaffUser.offices), selectinload(StaffUser.languages))
+        .order_by(StaffUser.name)
+    )
+    return [user for user in rows if may_manage_staff(me(), user)]
+
+
 def staff_form(user: StaffUser | None) -> StaffForm:
     form = StaffForm(obj=user)
     form.office_ids.choices = office_choices()
     form.service_ids.choices = service_choices()
-    if user is not None and request.method == "GET":
+    allowed = {role.value for role in grantable_roles(me())}
+    form.role.choices = [(value, label) for value, label in form.role.choices if value in allowed]
+    if user is not None and not request.form:  # shown, or a POST without fields (kept as is)
         form.role.data = user.role.value
         form.office_ids.data = [office.id for office in user.offices]
         form.service_ids.data = [service.id for service in user.services]
@@ -182,18 +229,13 @@ def staff_form(user: StaffUser | None) -> StaffForm:
 
 
 @bp.route("/staff")
-@admin_required
+@manager_required
 def staff():
-    rows = db.session.scalars(
-        select(StaffUser)
-        .options(selectinload(StaffUser.offices), selectinload(StaffUser.languages))
-        .order_by(StaffUser.name)
-    )
-    return render_template("admin/staff.html", staff=rows.all(), confirm=ConfirmForm())
+    return render_template("admin/staff.html", staff=managed_staff(), confirm=ConfirmForm())
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def staff_new():
     form = staff_form(None)
     if form.validate_on_submit():
@@ -209,18 +251,18 @@ def staff_new():
 
 
 @bp.route("/staff/<int:staff_id>/edit", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def staff_edit(staff_id: int):
-    user = get_or_404(StaffUser, staff_id)
+    user = staff_or_404(staff_id)
     form = staff_form(user)
     done = save_form(form, save_staff, user, _("Account saved."), url_for(".staff"))
     return done or render_template("admin/edit.html", form=form, title=user.name)
 
 
 @bp.route("/staff/<int:staff_id>/password", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def staff_password(staff_id: int):
-    user = get_or_404(StaffUser, staff_id)
+    user = staff_or_404(staff_id)
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -237,16 +279,16 @@ def staff_password(staff_id: int):
 
 
 @bp.route("/staff/<int:staff_id>/deactivate", methods=["POST"])
-@admin_required
+@manager_required
 def staff_deactivate(staff_id: int):
-    user = get_or_404(StaffUser, staff_id)
+    user = staff_or_404(staff_id)
     return toggle_active(set_staff_active, user, False, url_for(".staff"))
 
 
 @bp.route("/staff/<int:staff_id>/activate", methods=["POST"])
-@admin_required
+@manager_required
 def staff_activate(staff_id: int):
-    user = get_or_404(StaffUser, staff_id)
+    user = staff_or_404(staff_id)
     return toggle_active(set_staff_active, user, True, url_for(".staff"))
 
 

@@ -16,6 +16,7 @@ from booking.appointments.signals import tell_family
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
+from booking.core.scope import may_see_office
 from booking.extensions import db
 from booking.offices.models import Office
 
@@ -23,12 +24,13 @@ MAX_INTERNAL_NOTE = 2000
 
 
 def can_see_appointment(user: StaffUser, appointment: Appointment) -> bool:
-    """Admins all; reception their offices; caseworkers their own appointments only."""
-    if user.role == Role.ADMIN:
-        return True
-    if user.role == Role.RECEPTION:
-        return any(office.id == appointment.office_id for office in user.offices)
-    return appointment.staff_id == user.id
+    """Admins all; reception their offices; caseworkers their own appointments only (at an
+    office they still work for)."""
+    if not may_see_office(user, appointment.office_id):
+        return False
+    if user.role == Role.CASEWORKER:
+        return appointment.staff_id == user.id
+    return True
 
 
 def require_access(user: StaffUser, appointment: Appointment) -> None:

@@ -16,6 +16,8 @@ class Role(enum.StrEnum):
     CASEWORKER = "caseworker"
     RECEPTION = "reception"
     PRIVACY = "privacy"  # the data protection officer: reads the audit log, changes nothing
+    # Manages offices, services, staff and hours of one operator (booking/core/scope.py).
+    OPERATOR_ADMIN = "operator_admin"
 
 
 staff_office = sa.Table(
@@ -94,7 +96,10 @@ class StaffUser(UserMixin, db.Model):
         self.session_token = new_session_token()
 
     def can_access_office(self, office: Office) -> bool:
-        return self.role == Role.ADMIN or any(o.id == office.id for o in self.offices)
+        """May this person see families' records of the office (booking/core/scope.py)?"""
+        from booking.core.scope import may_see_office
+
+        return may_see_office(self, office)
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.email}>"

@@ -36,6 +36,7 @@ from booking.callbacks.models import (
     CallbackStatus,
 )
 from booking.core.exceptions import NotAllowed
+from booking.core.scope import may_see_office
 from booking.core.validation import is_language_code
 from booking.extensions import db
 from booking.notify.models import OutboxChannel, OutboxMessage
@@ -190,7 +191,7 @@ def check_caller_details(
 
 def can_see_request(user: StaffUser, request: CallbackRequest) -> bool:
     """Admins every request; reception and caseworkers those of their own offices."""
-    return user.role == Role.ADMIN or any(o.id == request.office_id for o in user.offices)
+    return may_see_office(user, request.office_id)
 
 
 def require_access(user: StaffUser, request: CallbackRequest) -> None:

@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from booking.auth.models import Role, StaffUser
-from booking.extensions import db, login_manager
+from booking.core.scope import office_for_records, visible_offices
+from booking.extensions import login_manager
 from booking.offices.models import Office
 
 PUBLIC = "public"
@@ -32,6 +32,10 @@ def roles_required(*roles: Role) -> Callable[[Callable], Callable]:
 
 staff_required = roles_required(Role.ADMIN, Role.CASEWORKER, Role.RECEPTION)
 admin_required = roles_required(Role.ADMIN)
+# Offices, services, staff and hours: admins all, operator admins their operator's.
+manager_required = roles_required(Role.ADMIN, Role.OPERATOR_ADMIN)
+# Statistics (anonymous figures): staff of their offices, operator admins their operator's.
+reports_required = roles_required(Role.ADMIN, Role.CASEWORKER, Role.RECEPTION, Role.OPERATOR_ADMIN)
 # The data protection officer reads the audit log and nothing else; logout and own password.
 audit_readers = roles_required(Role.ADMIN, Role.PRIVACY)
 any_staff_required = roles_required(*Role)
@@ -75,17 +79,10 @@ def me() -> StaffUser:
 
 
 def my_offices() -> list[Office]:
-    """The active offices the logged-in staff member works for (admins: all)."""
-    if current_user.role == Role.ADMIN:
-        return list(
-            db.session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.name))
-        )
-    return [office for office in current_user.offices if office.active]
+    """The active offices whose records the logged-in staff member sees (admins: all)."""
+    return visible_offices(me())
 
 
 def office_or_404(slug: str) -> Office:
     """An office by slug: 404 when unknown, 403 when not the staff member's."""
-    office = db.session.scalar(select(Office).where(Office.slug == slug)) or abort(404)
-    if not current_user.can_access_office(office):
-        abort(403)
-    return office
+    return office_for_records(slug)

@@ -1,11 +1,9 @@
 """Form helpers shared by every blueprint: refusals onto forms, choices, commit-or-show."""
 
 from flask import abort, flash, redirect, request
-from sqlalchemy import select
 
 from booking.core.exceptions import BookingError
 from booking.extensions import db
-from booking.offices.models import Office, Service
 
 
 def switching_language() -> bool:
@@ -38,18 +36,6 @@ def attach_field_errors(form, errors: dict, aliases: dict | None = None) -> None
             target.errors = [*target.errors, str(message)]
         else:
             form.form_errors.append(str(message))
-
-
-def office_choices() -> list[tuple[int, str]]:
-    offices = db.session.scalars(select(Office).order_by(Office.name))
-    return [(office.id, office.name) for office in offices]
-
-
-def service_choices() -> list[tuple[int, str]]:
-    services = db.session.scalars(
-        select(Service).join(Service.office).order_by(Office.name, Service.name)
-    )
-    return [(service.id, f"{service.office.name}: {service.name}") for service in services]
 
 
 def commit_or_show(form, action, success_message: str, target: str):

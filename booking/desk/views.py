@@ -24,10 +24,11 @@ from booking.callbacks.services import (
     national_format,
     request_for_appointment,
 )
-from booking.core.access import staff_required
+from booking.core.access import me, staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
-from booking.core.transactions import DatabaseBusy, begin_write
+from booking.core.scope import may_see_office, record_filter
+from booking.core.transactions import DatabaseBusy, begin_write, writes
 from booking.core.urls import external_url
 from booking.core.validation import is_mobile
 from booking.db import utcnow
@@ -53,8 +54,7 @@ def my_services() -> list[Service]:
         .where(Service.active.is_(True), Office.active.is_(True))
         .order_by(Office.name, Service.name)
     )
-    if current_user.role != Role.ADMIN:
-        query = query.where(Office.id.in_([office.id for office in current_user.offices]))
+    query = query.where(record_filter(current_user, Office.id))
     return list(db.session.scalars(query))
 
 
@@ -293,12 +293,17 @@ def prefill_from_callback(form: DeskBookingForm, callback: CallbackRequest) -> N
 
 @bp.route("/booked/<int:appointment_id>")
 @staff_required
+@writes
 def booked(appointment_id: int):
     """The answer to a desk booking (Post/Redirect/Get): a reload shows the same booking."""
     key = dict(session.get(BOOKED_KEYS, [])).get(appointment_id)
     appointment = db.session.get(Appointment, appointment_id) if key else None
-    if appointment is None:  # not booked at this desk in this login: the appointment's page
+    if appointment is None or not may_see_office(current_user, appointment.office_id):
+        # Not booked at this desk in this login (or no longer their office): the
+        # appointment's page, which checks access itself.
         return redirect(url_for("appointments.detail", appointment_id=appointment_id))
+    # The page shows the family's name and contact: audited like the appointment's page.
+    record_event("appointment.viewed", actor=me(), obj=appointment, detail="desk")
     token = token_for_key(key)
     # The family's link, while it still works (a move replaces it).
     live = (

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from booking.audit.services import record_event
 from booking.auth.models import Role
-from booking.core.access import admin_required, me, my_offices, office_or_404, staff_required
+from booking.core.access import admin_required, me, reports_required
+from booking.core.scope import report_offices, sees_every_office
 from booking.core.transactions import writes
 from booking.db import utcnow
 from booking.extensions import db
@@ -67,10 +68,11 @@ def operators() -> dict[str, str]:
 
 
 def may_see(offices: list[Office]) -> bool:
-    """Admins all; others only figures whose every office is one of their own."""
-    if me().role == Role.ADMIN:
+    """Admins all; others only figures whose every office is one of their own (an operator
+    admin: of its operator)."""
+    if sees_every_office(me()):
         return True
-    mine = {office.id for office in my_offices()}
+    mine = {office.id for office in report_offices(me())}
     return bool(offices) and all(office.id in mine for office in offices)
 
 
@@ -89,7 +91,7 @@ def operator_scope(slug: str) -> Scope:
 
 
 def office_scope(slug: str) -> Scope:
-    office = office_or_404(slug)
+    office = db.session.scalar(select(Office).where(Office.slug == slug)) or abort(404)
     if not may_see([office]):
         abort(403)
     return Scope("office", slug, office.name, [office])
@@ -158,10 +160,10 @@ def download(scope: Scope):
 
 
 @bp.route("/")
-@staff_required
+@reports_required
 def index():
-    admin = me().role == Role.ADMIN
-    offices = all_offices() if admin else my_offices()
+    admin = sees_every_office(me())
+    offices = all_offices() if admin else report_offices(me())
     names = operators()
     visible_operators = [
         (slug, name)
@@ -187,26 +189,26 @@ def city_csv():
 
 
 @bp.route("/operator/<slug>")
-@staff_required
+@reports_required
 def operator(slug: str):
     return render_page(operator_scope(slug))
 
 
 @bp.route("/operator/<slug>.csv")
-@staff_required
+@reports_required
 @writes
 def operator_csv(slug: str):
     return download(operator_scope(slug))
 
 
 @bp.route("/office/<slug>")
-@staff_required
+@reports_required
 def office(slug: str):
     return render_page(office_scope(slug))
 
 
 @bp.route("/office/<slug>.csv")
-@staff_required
+@reports_required
 @writes
 def office_csv(slug: str):
     return download(office_scope(slug))

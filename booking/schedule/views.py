@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -18,9 +19,18 @@ from sqlalchemy import select
 from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
 from booking.auth.models import Role, StaffUser
-from booking.core.access import admin_required, public, roles_required, staff_required
+from booking.core.access import manager_required, public, roles_required, staff_required
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_error, commit_or_show, get_or_404
+from booking.core.scope import (
+    MANAGER_ROLES,
+    manage_filter,
+    managed_offices,
+    managed_or_404,
+    may_manage_office,
+    sees_every_office,
+    staff_or_404,
+)
 from booking.core.transactions import writes
 from booking.core.urls import external_url
 from booking.db import utcnow
@@ -57,6 +67,8 @@ from booking.staff.views import home_url
 bp = Blueprint("schedule", __name__)
 
 caseworker_or_admin = roles_required(Role.CASEWORKER, Role.ADMIN)
+# Own hours and absences, or (admins, operator admins) those of staff they manage.
+hours_editors = roles_required(Role.CASEWORKER, Role.ADMIN, Role.OPERATOR_ADMIN)
 
 
 def me() -> StaffUser:
@@ -70,6 +82,15 @@ def target_staff(staff_id: int | None) -> StaffUser:
     if current_user.role != Role.ADMIN:
         abort(403)
     return get_or_404(StaffUser, staff_id)
+
+
+def managed_staff(staff_id: int | None) -> StaffUser:
+    """Whose hours or absences these are: yourself, or someone you manage (else 404)."""
+    if staff_id is None or staff_id == current_user.id:
+        return me()
+    if current_user.role not in MANAGER_ROLES:
+        abort(403)
+    return staff_or_404(staff_id)
 
 
 @bp.route("/calendar/")
@@ -167,7 +188,7 @@ def calendar_page(title: str, staff: list[StaffUser], office: Office | None = No
 
 
 def hours_page(staff_id: int | None):
-    user = target_staff(staff_id)
+    user = managed_staff(staff_id)
     form = WeeklyHoursForm()
     form.office_id.choices = [(office.id, office.name) for office in user.offices]
     done = commit_or_show(
@@ -204,16 +225,16 @@ def my_hours():
 
 
 @bp.route("/calendar/hours/staff/<int:staff_id>", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def staff_hours(staff_id: int):
     return hours_page(staff_id)
 
 
 @bp.route("/calendar/hours/<int:hours_id>/delete", methods=["POST"])
-@caseworker_or_admin
+@hours_editors
 def hours_delete(hours_id: int):
     row = get_or_404(WeeklyHours, hours_id)
-    target_staff(row.staff_id)
+    managed_staff(row.staff_id)
     if ConfirmForm().validate_on_submit():
         delete_weekly_hours(row, actor=me())
         flash(_("Hours deleted."), "success")
@@ -231,7 +252,7 @@ def own_or_staff_url(own_endpoint: str, staff_endpoint: str, staff_id: int) -> s
 
 
 def absences_page(staff_id: int | None):
-    user = target_staff(staff_id)
+    user = managed_staff(staff_id)
     form = AbsenceForm()
     if form.validate_on_submit():
         try:
@@ -283,16 +304,16 @@ def my_absences():
 
 
 @bp.route("/calendar/absences/staff/<int:staff_id>", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def staff_absences(staff_id: int):
     return absences_page(staff_id)
 
 
 @bp.route("/calendar/absences/<int:absence_id>/delete", methods=["POST"])
-@caseworker_or_admin
+@hours_editors
 def absence_delete(absence_id: int):
     absence = get_or_404(Absence, absence_id)
-    target_staff(absence.staff_id)
+    managed_staff(absence.staff_id)
     staff_id = absence.staff_id
     if ConfirmForm().validate_on_submit():
         delete_absence(absence, actor=me())
@@ -304,11 +325,12 @@ def absence_delete(absence_id: int):
 
 
 @bp.route("/admin/closures", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def closures():
     form = ClosureForm()
-    offices = db.session.scalars(select(Office).order_by(Office.name)).all()
-    form.office_id.choices = [(0, _("All offices"))] + [(o.id, o.name) for o in offices]
+    offices = managed_offices(me())
+    everyone = [(0, _("All offices"))] if sees_every_office(me()) else []
+    form.office_id.choices = everyone + [(o.id, o.name) for o in offices]
     done = commit_or_show(
         form,
         lambda: add_closure(
@@ -325,22 +347,34 @@ def closures():
         return done
     rows = db.session.scalars(
         select(Closure)
+        .outerjoin(Closure.office)
         .where(Closure.last_day >= local_today(utcnow()) - timedelta(days=30))
+        .where(sa.or_(Closure.office_id.is_(None), manage_filter(me())))
         .order_by(Closure.first_day)
     ).all()
     return render_template(
         "schedule/closures.html",
         form=form,
         closures=rows,
+        may_delete=lambda closure: may_manage_closure(me(), closure),
         yearly=current_app.config["YEARLY_CLOSED_DAYS"],
         confirm=ConfirmForm(),
     )
 
 
+def may_manage_closure(user: StaffUser, closure: Closure) -> bool:
+    """A closure of every office is the city's; one office's, its manager's."""
+    if closure.office is None:
+        return sees_every_office(user)
+    return may_manage_office(user, closure.office)
+
+
 @bp.route("/admin/closures/<int:closure_id>/delete", methods=["POST"])
-@admin_required
+@manager_required
 def closure_delete(closure_id: int):
     closure = get_or_404(Closure, closure_id)
+    if not may_manage_closure(me(), closure):
+        abort(404)
     if ConfirmForm().validate_on_submit():
         delete_closure(closure, actor=me())
         flash(_("Closure deleted."), "success")
@@ -404,9 +438,9 @@ def feed_ics(token: str):
 
 
 @bp.route("/admin/offices/<int:office_id>/consultation-hours", methods=["GET", "POST"])
-@admin_required
+@manager_required
 def consultation_hours(office_id: int):
-    office = get_or_404(Office, office_id)
+    office = managed_or_404(Office, office_id, office_of=lambda office: office)
     form = ConsultationHoursForm()
     team = db.session.scalars(
         select(StaffUser)
@@ -446,9 +480,9 @@ def consultation_hours(office_id: int):
 
 
 @bp.route("/admin/consultation-hours/<int:row_id>/delete", methods=["POST"])
-@admin_required
+@manager_required
 def consultation_hours_delete(row_id: int):
-    row = get_or_404(ConsultationHours, row_id)
+    row = managed_or_404(ConsultationHours, row_id)
     office_id = row.office_id
     if ConfirmForm().validate_on_submit():
         delete_consultation_hours(row, actor=me())

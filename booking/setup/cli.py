@@ -63,4 +63,4 @@ def demo_command(force: bool) -> None:
     click.echo("Demo logins (only for trying the app out):")
     for staff in plan.staff:
         if staff.password:
-            click.echo(f"  {staff.role:<11} {staff.email:<40} {staff.password}")
+            click.echo(f"  {staff.role:<14} {staff.email:<40} {staff.password}")

@@ -21,7 +21,7 @@ from booking.offices.texts import DEFAULT_LANGUAGE, TEXT_LANGUAGES
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OFFICE_KINDS = ("unit", "welcome_point")
-ROLES = ("admin", "caseworker", "reception", "privacy")
+ROLES = ("admin", "caseworker", "reception", "privacy", "operator_admin")
 MIN_PASSWORD_LENGTH = 12
 TIME_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -394,6 +394,8 @@ def _parse_staff(entry: _Entry) -> StaffSpec | None:
     services = entry.text_list("services")
     if services and role != "caseworker":
         entry.fail('only caseworkers offer "services"')
+    if role == "operator_admin" and not offices:
+        entry.fail('an operator admin needs "offices": their operator is the operator admin\'s')
     languages = tuple(code.lower() for code in entry.text_list("languages"))
     for code in languages:
         if not is_language_code(code):

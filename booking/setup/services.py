@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.auth.passwords import hash_password, verify_password
+from booking.core.scope import OPERATOR_ROLES
 from booking.extensions import db
 from booking.offices.models import Office, OfficeKind, Service
 from booking.schedule.models import RECURRENCE_FIELDS, ConsultationHours, WeeklyHours
@@ -163,6 +164,13 @@ def _apply_staff(plan, offices, services, report, problems) -> dict[str, StaffUs
                 )
             else:
                 wanted_services.append(service)
+        operators = {offices[slug].operator for slug in spec.offices}
+        if len(operators) > 1 and Role(spec.role) in OPERATOR_ROLES:
+            problems.append(
+                f"{name}: offices of more than one operator ({', '.join(sorted(operators))}); "
+                "staff of one operator see only that operator's offices"
+            )
+            continue
         values = {"name": spec.name, "role": Role(spec.role)}
         user, state = _upsert(StaffUser, {"email": spec.email}, values)
         changed = state == "changed"

@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.access import staff_required
+from booking.core.scope import sees_every_office, visible_offices
 from booking.core.transactions import writes
 from booking.extensions import db
 from booking.offices.models import Office
@@ -15,9 +16,9 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 def offices_of(user: StaffUser) -> list[Office]:
-    if user.role == Role.ADMIN:
+    if sees_every_office(user):
         return list(db.session.scalars(select(Office).order_by(Office.district, Office.name)))
-    return [office for office in user.offices if office.active]
+    return visible_offices(user)
 
 
 def home_url(user: StaffUser) -> str:
@@ -26,6 +27,8 @@ def home_url(user: StaffUser) -> str:
         return url_for("admin.index")
     if user.role == Role.PRIVACY:
         return url_for("admin.audit")
+    if user.role == Role.OPERATOR_ADMIN:
+        return url_for("admin.index")
     if user.role == Role.CASEWORKER:
         return url_for("schedule.my_calendar")
     offices = offices_of(user)
