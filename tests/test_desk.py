@@ -292,3 +292,29 @@ def test_odd_input_gets_an_answer_not_a_500(client, auth, reception, values, sta
     assert client.post(DESK, data=caller() | values).status_code == status
     response = client.get(DESK, query_string={"week": values.get("week", "x"), "staff": "x"})
     assert response.status_code == 200
+
+
+@freeze_time(NOW)
+def test_the_booked_page_is_audited_with_ids_only_and_checked_against_the_offices(
+    client, auth, reception
+):
+    from booking.audit.models import AuditEvent
+
+    auth.login(reception.email)
+    location = client.post(DESK, data=caller(phone="0211 123456")).headers["Location"]
+    appointment = db.session.scalar(select(Appointment))
+    for _ in range(2):  # every showing, a reload too
+        assert client.get(location).status_code == 200
+    viewed = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "appointment.viewed")
+    ).all()
+    assert [(e.actor_id, e.object_id, e.detail) for e in viewed] == [
+        (reception.id, str(appointment.id), "desk")
+    ] * 2
+    for event in viewed:
+        assert "Petrović" not in repr(vars(event)) and "123456" not in repr(vars(event))
+    # Moved to another office meanwhile: the page no longer shows the family.
+    reception.offices = []
+    db.session.commit()
+    response = client.get(location, follow_redirects=True)
+    assert response.status_code == 403 and "Petrović" not in response.get_data(as_text=True)

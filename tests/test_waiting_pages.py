@@ -289,3 +289,19 @@ def test_the_staff_navigation_leads_to_the_waiting_queue(client, queue, who):
     nav = html.split('aria-label="Navigation für Mitarbeitende"')[1].split("</nav>")[0]
     assert '<a href="/queue/">Warteschlange</a>' in nav
     assert client.get("/queue/", follow_redirects=True).status_code == 200
+
+
+def test_every_page_showing_the_queue_is_audited_also_after_a_refused_action(client, queue):
+    """The list shows first names and notes: the page answering a refused call (422) shows it
+    too and is audited like the list itself, with the office's id and no name or note."""
+    walk_in(queue, name="Zeynep", note="Dolmetschung Türkisch")
+    login(client, queue["caseworker"])
+    refused = client.post(url(queue, "/call"), data={"call-place": ""})
+    assert refused.status_code == 422 and "Zeynep" in refused.text
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "queue.viewed")).all()
+    assert [(e.actor_id, e.object_id) for e in events] == [
+        (queue["caseworker"].id, str(queue["office"].id))
+    ]
+    assert "Zeynep" not in (events[0].detail or "") and "Türkisch" not in (events[0].detail or "")
+    client.get(url(queue))
+    assert audit_actions().count("queue.viewed") == 2

@@ -71,6 +71,9 @@ def queue_url(office: Office) -> str:
 
 
 def render_queue(office: Office, walk_in_form=None, appointment_form=None, call_form=None):
+    # The list shows first names and notes of families: every page of it is audited (also
+    # the one answering a refused action), with the office's id only.
+    record_event("queue.viewed", actor=me(), obj=office)
     now = utcnow()
     entries = day_queue(office, berlin_day(now))
     if call_form is None:
@@ -107,10 +110,7 @@ def index():
 @staff_required
 @writes
 def queue(slug: str):
-    office = office_or_404(slug)
-    # The list shows first names and notes of families: audit the view.
-    record_event("queue.viewed", actor=me(), obj=office)
-    return render_queue(office)
+    return render_queue(office_or_404(slug))
 
 
 @bp.route("/queue/<slug>/walk-in", methods=["POST"])
