@@ -73,7 +73,23 @@ def test_purge_erases_old_appointments_and_messages_only(client, runner, bookabl
 
 def test_privacy_notice_states_the_periods(client):
     html = client.get("/privacy").get_data(as_text=True)
-    assert "180 Tage nach Ihrem Termin" in html
+    assert html.count("180 Tage nach dem Termin") == 1
+
+
+def test_privacy_notice_states_each_period_once_from_the_configuration(app_factory):
+    app = app_factory(
+        RETENTION={"appointment_details": 200, "callback_requests": 45, "outbox_messages": 14}
+    )
+    html = app.test_client().get("/privacy?lang=en").get_data(as_text=True)
+    assert html.count("200 days after the appointment") == 1
+    assert html.count("45 days after the request was closed") == 1
+    assert html.count("14 days after they were written") == 1
+    for stale in (
+        "180 days after the appointment",
+        "30 days after the request",
+        "30 days after they",
+    ):
+        assert stale not in html  # no second sentence with the old or default period
 
 
 def test_answers_kept_for_api_retries_are_forgotten_after_24_hours(client, bookable_service):

@@ -40,6 +40,8 @@ def person(make_office, make_service, make_staff):
         "admin": make_staff(Role.ADMIN),
         "caseworker": caseworker,
         "reception": make_staff(Role.RECEPTION, offices=[office]),
+        "privacy": make_staff(Role.PRIVACY),
+        "operator_admin": make_staff(Role.OPERATOR_ADMIN, offices=[office]),
     }
 
     def appointment(day, name, email=None, phone=None, **values):
@@ -324,19 +326,28 @@ def test_erasure_by_phone_blanks_callbacks_attempts_and_feedback(client, auth, p
 
 @pytest.mark.parametrize(
     ("role", "search_status", "erase_status"),
-    [(None, 302, 302), ("caseworker", 403, 403), ("reception", 403, 403), ("admin", 200, 303)],
+    [
+        (None, 302, 302),
+        ("caseworker", 403, 403),
+        ("reception", 403, 403),
+        ("operator_admin", 403, 403),
+        ("privacy", 200, 403),  # the data protection officer looks and exports, never erases
+        ("admin", 200, 303),
+    ],
 )
 def test_access(client, auth, person, role, search_status, erase_status):
     if role:
         assert auth.login(person["staff"][role].email).status_code == 302
     index = client.get("/admin/privacy/")
-    assert index.status_code == (200 if role == "admin" else search_status)
+    assert index.status_code == search_status
     if role is None:
         assert "/login" in index.location
     assert search(client, EMAIL).status_code == search_status
     assert client.post("/admin/privacy/export", data={"contact": EMAIL}).status_code == (
-        200 if role == "admin" else search_status
+        search_status
     )
+    confirm = client.post("/admin/privacy/erase/confirm", data={"contact": EMAIL})
+    assert confirm.status_code == (200 if role == "admin" else erase_status)
     erase = client.post(
         "/admin/privacy/erase",
         data={"contact": EMAIL, "reason": "other", "confirmed": "y"},
@@ -366,12 +377,13 @@ def test_notice_names_controller_dpo_legal_basis_retention_and_operators(app_fac
         assert '<a href="mailto:dsb@beispiel.example">dsb@beispiel.example</a>' in html
         assert "Art. 6 Abs. 1 lit. e DSGVO" in html and "Art. 9 Abs. 2 lit. h DSGVO" in html
         assert "§§ 67 ff. SGB X" in html and "§ 84 SGB X" in html
-        assert "180 Tage nach Ihrem Termin" in html and "45 Tage nach" in html
-        assert "91 Tage nach ihrem Eingang" in html
+        assert "180 Tage nach dem Termin" in html and "45 Tage nach Abschluss" in html
+        assert "91 Tage nach Eingang" in html
         assert (
             "<td><bdi>Welcome Point Nord</bdi></td><td><bdi>Caritas Düsseldorf</bdi></td>" in html
         )
         assert "Alter Träger" not in html  # inactive offices are not named
+        assert "Mitarbeitende anderer Träger sehen Ihre Daten nicht" in html
         arabic = client.get("/privacy?lang=ar").get_data(as_text=True)
         assert "الأساس القانوني" in arabic and "Caritas Düsseldorf" in arabic
 
@@ -379,3 +391,28 @@ def test_notice_names_controller_dpo_legal_basis_retention_and_operators(app_fac
 def test_notice_defaults_name_the_city(client):
     html = client.get("/privacy?lang=de").get_data(as_text=True)
     assert "Landeshauptstadt Düsseldorf" in html and "Datenschutzbeauftragte" in html
+
+
+def test_the_data_protection_officer_finds_and_exports_read_only_and_is_audited(
+    client, auth, person
+):
+    officer = person["staff"]["privacy"]
+    login(client, auth, officer)
+    menu = client.get("/admin/audit?lang=en").get_data(as_text=True)
+    assert 'href="/admin/privacy/"' in menu  # in the staff menu beside the audit log
+    html = search(client, EMAIL).get_data(as_text=True)
+    assert "Fatma Yilmaz" in html and "Appointments (1)" in html
+    assert "/admin/privacy/erase/confirm" not in html  # no erase button
+    export = client.post("/admin/privacy/export", data={"contact": EMAIL})
+    assert export.status_code == 200 and export.headers["Cache-Control"] == "no-store"
+    assert "Fatma Yilmaz" in export.get_data(as_text=True)
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.like("privacy.subject_%"))
+    ).all()
+    assert [(e.action, e.actor_id) for e in events] == [
+        ("privacy.subject_searched", officer.id),
+        ("privacy.subject_exported", officer.id),
+    ]
+    for event in events:
+        assert "yilmaz" not in event.detail.lower() and "example.org" not in event.detail
+    assert client.post("/admin/privacy/erase/confirm", data={"contact": EMAIL}).status_code == 403
