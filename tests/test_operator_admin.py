@@ -231,7 +231,7 @@ def test_admin_may_not_mix_operators_for_one_person(client, auth, two):
     data = staff_form(office_ids=[two["mine"].id, two["theirs"].id])
     page = client.post("/admin/staff/new", data=data)
     assert page.status_code == 200
-    assert "dieselbe" in page.text or "same operator" in page.text
+    assert "müssen zum selben Träger gehören" in page.text
     # An admin may make an operator admin of any operator, and an admin (no office).
     made = client.post(
         "/admin/staff/new", data=staff_form(role="operator_admin", office_ids=[two["theirs"].id])
@@ -277,3 +277,54 @@ def test_the_setup_file_refuses_an_operator_admin_without_office_and_mixed_opera
     result = runner.invoke(args=["setup", "load", str(write(tmp_path, GOOD + mixed))])
     assert result.exit_code == 1 and "more than one operator" in result.output
     assert db.session.scalar(select(StaffUser)) is None
+
+
+def test_the_services_check_again_what_a_form_would_have_refused(app, two):
+    """Defence in depth: the admin services refuse for an operator admin what the form's
+    choices already leave out, so a new caller (a CLI, an API) cannot skip the boundary."""
+    from booking.admin.services import (
+        AdminError,
+        save_office,
+        save_service,
+        save_staff,
+        set_office_active,
+        set_staff_active,
+    )
+    from booking.core.exceptions import NotAllowed
+
+    actor = two["manager"]
+    staff = {"name": "Neu", "email": "neu@example.org", "languages": ""}
+    refusals = [
+        (AdminError, lambda: save_staff(None, {**staff, "role": "admin"}, actor)),
+        (
+            AdminError,
+            lambda: save_staff(
+                None, {**staff, "role": "caseworker", "office_ids": [two["theirs"].id]}, actor
+            ),
+        ),
+        (
+            NotAllowed,
+            lambda: save_staff(
+                two["stranger"],
+                {**staff, "role": "caseworker", "office_ids": [two["mine"].id]},
+                actor,
+            ),
+        ),
+        (NotAllowed, lambda: set_staff_active(two["stranger"], False, actor)),
+        (NotAllowed, lambda: set_office_active(two["theirs"], False, actor)),
+        (AdminError, lambda: save_office(None, {**OFFICE_FORM, "operator": CARITAS}, actor)),
+        (
+            AdminError,
+            lambda: save_service(
+                None,
+                {"office_id": two["theirs"].id, "name": "x", "slug": "x", "minutes": 30},
+                actor,
+            ),
+        ),
+    ]
+    for error, call in refusals:
+        with pytest.raises(error):
+            call()
+        db.session.rollback()
+    assert db.session.get(Office, two["theirs"].id).active
+    assert db.session.get(StaffUser, two["stranger"].id).active
