@@ -147,7 +147,7 @@ def test_the_office_page_and_a_week_without_free_times_link_to_the_form(client, 
 def test_the_privacy_notice_covers_callback_requests(client):
     html = client.get("/privacy").get_data(as_text=True)
     assert "Für eine Rückrufbitte speichern wir" in html
-    assert "30 Tage nach ihrem Abschluss gelöscht" in html
+    assert html.count("30 Tage nach Abschluss der Anfrage") == 1  # the retention table
 
 
 def test_switching_the_language_keeps_what_was_typed(client, office):

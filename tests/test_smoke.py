@@ -153,10 +153,15 @@ def test_every_page_and_link_answers_without_server_error(demo, role):
     seen = crawl(client, get_urls(app, arguments))
     assert server_errors(seen) == {}
     assert len(seen) > 40  # the crawl really went through the app
-    if role not in (Role.ADMIN,):
+    if role not in (Role.ADMIN, Role.OPERATOR_ADMIN):
         # Pages for admins only: refused or sent to login, never a 5xx and never shown.
         for url in ("/admin/", "/admin/staff", "/admin/outbox"):
             assert seen.get(url, client.get(url).status_code) in (302, 403, 404), url
+    if role == Role.OPERATOR_ADMIN:
+        # Its operator's offices and staff; no family's record, nothing of the whole city.
+        assert seen.get("/admin/staff", client.get("/admin/staff").status_code) == 200
+        for url in ("/admin/outbox", "/admin/privacy/", "/calendar/me", "/desk/", "/queue/"):
+            assert client.get(url).status_code == 403, url
     audit_status = seen.get("/admin/audit", client.get("/admin/audit").status_code)
     assert (audit_status == 200) == (role in (Role.ADMIN, Role.PRIVACY))
     if role == Role.PRIVACY:
