@@ -30,3 +30,10 @@ def external_url(endpoint: str, **values) -> str:
 def public_url(path: str) -> str:
     """An absolute URL for a path of this site ("/manage/…")."""
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/" + path.lstrip("/")
+
+
+def is_our_host(netloc: str) -> bool:
+    """Whether a host (with port) from an Origin or Referer header is this site: the host the
+    request came to (Flask checked it against TRUSTED_HOSTS) or the public address's."""
+    ours = {request.host.lower(), urlsplit(current_app.config["PUBLIC_BASE_URL"]).netloc.lower()}
+    return netloc.lower() in ours
