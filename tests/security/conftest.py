@@ -130,8 +130,15 @@ def build_world(now: datetime, make_office, make_service, make_staff) -> World:
         world.slug[key] = office.slug
         world.service_slug[key] = services[key].slug
         # Open consultation hours on Mondays, so the queue takes walk-ins now.
+        on_duty = [db.session.get(StaffUser, world.staff[f"{key}1"])]
         db.session.add(
-            ConsultationHours(office_id=office.id, weekday=0, start_time=time(8), end_time=time(12))
+            ConsultationHours(
+                office_id=office.id,
+                weekday=0,
+                start_time=time(8),
+                end_time=time(12),
+                staff=on_duty,
+            )
         )
     db.session.flush()
     start = {"A1": 9, "A2": 10, "B1": 9}
