@@ -315,8 +315,11 @@ def init_app(app: Flask) -> None:
             "current_locale": str(locale) if locale else app.config["BABEL_DEFAULT_LOCALE"],
             "text_direction": "rtl" if is_rtl(locale) else "ltr",
             "page_languages": page_languages(),
-            # Messages are also rendered outside requests (CLI, worker): no user there.
+            # Messages are also rendered outside requests (CLI, worker): no user there. Never
+            # read from the request: an error page (413 for a too-large body) must not read it.
             "logout_form": (
-                ConfirmForm() if has_request_context() and current_user.is_authenticated else None
+                ConfirmForm(formdata=None)
+                if has_request_context() and current_user.is_authenticated
+                else None
             ),
         }
