@@ -255,7 +255,8 @@ def test_calendar_files_keep_typed_text_inside_its_property(app, world, clock):
     office = db.session.get(Office, world.office["A"])
     office.name = nasty
     office.address = nasty
-    db.session.get(Service, 1).name = nasty
+    service = db.session.scalar(select(Service).where(Service.slug == world.service_slug["A"]))
+    service.name = nasty
     db.session.commit()
     family = app.test_client()
     ics = family.get(f"/manage/{world.token['A1']}/appointment.ics")
