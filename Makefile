@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export BOOKING_ENVIRONMENT ?= development
 
-.PHONY: run test test-postgres e2e-deps lint format bench bench-smoke translations translations-update clean
+.PHONY: run run-prod backup test test-postgres e2e-deps lint format bench bench-smoke translations translations-update clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ run: $(VENV)/.runtime instance/config.py $(CATALOGS_MO)
 	$(FLASK) db upgrade
 	$(FLASK) setup demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## run-prod: gunicorn with gunicorn.conf.py against the configured database (BOOKING_* settings
+## from the environment or instance/config.py; docs/deployment.md). Never migrates by itself:
+## it refuses to start while `flask --app wsgi db upgrade` is pending.
+run-prod: export BOOKING_ENVIRONMENT = production
+run-prod: $(VENV)/.runtime $(CATALOGS_MO)
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## backup: copy the database to instance/backups (BACKUP_DIR=… for another folder)
+backup: $(VENV)/.runtime
+	$(FLASK) backup $(BACKUP_DIR)
 
 ## e2e-deps: Debian's Chromium and axe-core for the browser tests (no browser download)
 e2e-deps:

@@ -11,6 +11,7 @@ from booking.config import (
     DEV_SECRET_KEY,
     ConfigurationError,
     DefaultConfig,
+    check_metrics_token,
     public_base_url,
     trusted_hosts,
 )
@@ -97,6 +98,7 @@ def _check_config(app: Flask) -> None:
     )
     if config["ENVIRONMENT"] != "production" and not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = DEV_SECRET_KEY
+    check_metrics_token(config.get("METRICS_TOKEN"))
     _resolve_retention(config)
 
 
@@ -138,6 +140,9 @@ def _register_features(app: Flask) -> None:
     from booking.desk import views as desk_views
     from booking.notify import cli as notify_cli
     from booking.notify import views as notify_views
+    from booking.ops import cli as ops_cli
+    from booking.ops import logs, metrics
+    from booking.ops import views as ops_views
     from booking.privacy import cli as privacy_cli
     from booking.privacy import views as privacy_views
     from booking.public import accessibility as accessibility_public
@@ -156,6 +161,8 @@ def _register_features(app: Flask) -> None:
     security.init_app(app)
     transactions.init_commit(app)  # after the headers, so they run after the commit
     errors.init_app(app)
+    metrics.init_app(app)
+    logs.init_app(app)  # last: its hook goes first, so every later hook logs with the id
 
     app.register_blueprint(core_views.bp)
     app.register_blueprint(auth_views.bp)
@@ -176,6 +183,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(accessibility_admin.bp)
     app.register_blueprint(privacy_views.bp)
     app.register_blueprint(report_views.bp)
+    app.register_blueprint(ops_views.bp)
     app.cli.add_command(setup_cli.setup_cli)
     app.cli.add_command(auth_cli.users_cli)
     app.cli.add_command(notify_cli.outbox_cli)
@@ -184,6 +192,7 @@ def _register_features(app: Flask) -> None:
     app.cli.add_command(notify_cli.worker_command)
     app.cli.add_command(privacy_cli.privacy_cli)
     app.cli.add_command(callback_cli.callbacks_cli)
+    app.cli.add_command(ops_cli.backup_command)
 
     from booking.templating import init_app as init_templating
 

@@ -110,6 +110,11 @@ class DefaultConfig:
         "datenschutz@duesseldorf.de",
     ]
 
+    # Log lines: "text" or "json" (one object a line); both carry the request id.
+    LOG_FORMAT = "text"
+    # /metrics answers only with "Authorization: Bearer <this>"; empty: /metrics is a 404.
+    METRICS_TOKEN = ""
+
     # Slot inputs (hours, busy times, closed days) kept per process for this many seconds at
     # most; every change makes them stale at once (booking/schedule/inputs_cache.py). 0: off.
     SLOT_CACHE_SECONDS = 60
@@ -196,6 +201,37 @@ def trusted_hosts(value: Any, environment: str, base_url: str) -> list[str]:
     if environment == "production":
         return [public_host]
     return list(dict.fromkeys([*LOCAL_HOSTS, public_host]))
+
+
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def check_metrics_token(token: Any) -> None:
+    if token and len(str(token)) < METRICS_TOKEN_MIN_LENGTH:
+        raise ConfigurationError(
+            f"BOOKING_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
+
+
+def check_schema_current(app: Any) -> None:
+    """Production refuses to serve a database whose migrations are pending."""
+    if app.config.get("ENVIRONMENT") != "production":
+        return
+    from booking.extensions import db
+    from booking.ops.schema import pending_migrations
+
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                pending = pending_migrations(connection)
+        finally:
+            db.engine.dispose()  # no connection may cross gunicorn's fork into the workers
+    if pending:
+        raise ConfigurationError(
+            f"Refusing to start: {pending}. Run `flask --app wsgi db upgrade` first "
+            "(docs/deployment.md, Upgrades)."
+        )
 
 
 def check_rate_limit_storage(config: Mapping[str, Any], workers: int) -> None:

@@ -47,6 +47,8 @@ def test_public_routes_are_the_known_few(app):
         "core.index",
         "core.office",
         "core.healthz",
+        "ops.readyz",
+        "ops.prometheus_metrics",  # a 404 unless METRICS_TOKEN is set, then a 401 without it
         "auth.login",
         "schedule.feed_ics",  # guarded by its secret token
         "callbacks_public.request_form",

@@ -17,10 +17,12 @@ def write_instance_config(path, text: str) -> str:
 
 
 @pytest.fixture
-def clean_env(monkeypatch):
+def clean_env(monkeypatch, tmp_path):
     for key in list(os.environ):
         if key.startswith(("BOOKING_", "GUNICORN_")) or key == "WEB_CONCURRENCY":
             monkeypatch.delenv(key, raising=False)
+    # gunicorn's on_starting would otherwise make a metrics folder for this very process.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     return monkeypatch
 
 
@@ -173,8 +175,23 @@ def production_env(env, tmp_path, **extra) -> None:
         env.setenv(key, value)
 
 
+def migrate(database_uri: str, tmp_path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {"ENVIRONMENT": "testing", "SQLALCHEMY_DATABASE_URI": database_uri},
+        instance_path=str(tmp_path / "migrate-instance"),
+    )
+    with app.app_context():
+        upgrade()
+        from booking.extensions import db
+
+        db.engine.dispose()
+
+
 def test_gunicorn_refuses_several_workers_with_memory_storage(clean_env, tmp_path):
     production_env(clean_env, tmp_path)
+    migrate(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path)
     on_starting = gunicorn_hooks()["on_starting"]
     with pytest.raises(ConfigurationError, match="BOOKING_RATELIMIT_STORAGE_URI"):
         on_starting(SimpleNamespace(cfg=SimpleNamespace(workers=4)))

@@ -35,6 +35,7 @@ from booking.core.transactions import begin_write
 from booking.core.validation import is_language_code, normalize_phone
 from booking.extensions import db
 from booking.offices.models import Service
+from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
 from booking.schedule.services import grid_and_free_slots
@@ -293,6 +294,7 @@ def _insert_first_free(appointment: Appointment, candidates: list[int]) -> None:
     raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
 
 
+@counts_outcome("book")
 def book_appointment(
     service: Service,
     start: datetime,
@@ -376,6 +378,7 @@ def _require_changeable(appointment: Appointment, now: datetime, actor: StaffUse
         )
 
 
+@counts_outcome("cancel")
 def cancel_by_family(appointment: Appointment, now: datetime) -> None:
     if appointment.status == AppointmentStatus.CANCELLED:
         return  # cancelling twice changes nothing
@@ -387,6 +390,7 @@ def cancel_by_family(appointment: Appointment, now: datetime) -> None:
     tell_caseworker(appointment, "staff_cancelled")
 
 
+@counts_outcome("move")
 def move_appointment(
     appointment: Appointment, start: datetime, now: datetime, actor: StaffUser | None = None
 ) -> Booking:

@@ -63,7 +63,11 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     if getattr(record, "_redacted", False):
         return record
     if isinstance(record.args, Mapping):  # gunicorn passes its access atoms as one mapping
-        record.args = {key: _redact_value(value) for key, value in record.args.items()}
+        redacted = {key: _redact_value(value) for key, value in record.args.items()}
+        try:  # keep gunicorn's SafeAtoms, which answers "-" for an atom the request lacks
+            record.args = type(record.args)(redacted)
+        except TypeError:
+            record.args = redacted
     elif record.args:
         try:
             # Objects (exceptions, requests) turn into text only here, so redact the whole line.
