@@ -7,7 +7,7 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 
 class BackupError(RuntimeError):
@@ -52,7 +52,9 @@ def pg_dump_command(uri: str, target: Path) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
-    libpq = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    libpq = URL.create(
+        "postgresql", url.username, None, url.host, url.port, url.database, url.query
+    ).render_as_string(hide_password=False)
     return ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", libpq], env
 
 
