@@ -75,7 +75,10 @@ def _finish_config(app: Flask) -> None:
         # Plain http on localhost during development and tests.
         config["SESSION_COOKIE_SECURE"] = config["ENVIRONMENT"] == "production"
     # Statement parameters hold families' data: never in a log line or an exception text.
+    # pool_pre_ping stays on unless switched off by name: options set for the pool size alone
+    # must not lose it (a connection cut by a database restart is replaced, not used).
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_pre_ping": True,
         **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
         "hide_parameters": True,
     }

@@ -35,11 +35,22 @@ def restore(backup: Path, database_uri: str, tmp_path: Path) -> tuple[str, calla
     name = f"{url.database}_restored_{secrets.token_hex(3)}"
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}" OWNER "{url.username}"')
     target = url.set(database=name)
     libpq = target.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION btree_gist")
+    # The commands of docs/deployment.md, Backups and restore.
     subprocess.run(
-        ["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={libpq}", str(backup)],
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-comments",
+            f"--role={url.username}",
+            "--exit-on-error",
+            f"--dbname={libpq}",
+            str(backup),
+        ],
         check=True,
         capture_output=True,
         text=True,

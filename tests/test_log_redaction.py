@@ -131,6 +131,17 @@ def test_errors_in_requests_and_statements_leak_no_token_and_no_family_data(
         assert secret not in output
 
 
+def test_pool_pre_ping_stays_on_when_only_the_pool_size_is_set(app_factory, tmp_path):
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 3})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_pre_ping": True,
+        "pool_size": 3,
+        "hide_parameters": True,
+    }
+    off = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False})
+    assert off.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+
+
 def test_statement_parameters_are_hidden_whatever_the_instance_config(app_factory):
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True})
     with app.app_context():

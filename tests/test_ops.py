@@ -308,3 +308,16 @@ def test_json_log_lines_carry_the_request_id(app_factory):
 def test_an_unknown_log_format_stops_the_app(app_factory):
     with pytest.raises(ConfigurationError, match="LOG_FORMAT"):
         app_factory(LOG_FORMAT="xml")
+
+
+def test_log_record_factories_are_installed_once_however_many_apps(app_factory):
+    for _ in range(3):
+        app_factory()
+    factory = logging.getLogRecordFactory()
+    depth = 0
+    while getattr(factory, "__closure__", None):
+        cells = [c.cell_contents for c in factory.__closure__ if callable(c.cell_contents)]
+        if not cells:
+            break
+        factory, depth = cells[0], depth + 1
+    assert depth <= 2  # the redaction and the request id, each once

@@ -103,6 +103,8 @@ def _redacting_factory(factory: Callable[..., logging.LogRecord]) -> Callable:
         return redact_record(factory(*args, **kwargs))
 
     make_record.redacts = True  # type: ignore[attr-defined]
+    # Other wrappers (booking/ops/logs.py) check their own marker: keep it visible.
+    make_record.request_ids = getattr(factory, "request_ids", False)  # type: ignore[attr-defined]
     return make_record
 
 

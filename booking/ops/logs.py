@@ -59,6 +59,8 @@ def _request_id_factory(factory: Callable[..., logging.LogRecord]) -> Callable:
         return record
 
     make_record.request_ids = True  # type: ignore[attr-defined]
+    # The redaction's wrapper (booking/core/redaction.py) checks its own marker: keep it visible.
+    make_record.redacts = getattr(factory, "redacts", False)  # type: ignore[attr-defined]
     return make_record
 
 
