@@ -321,3 +321,37 @@ def test_log_record_factories_are_installed_once_however_many_apps(app_factory):
             break
         factory, depth = cells[0], depth + 1
     assert depth <= 2  # the redaction and the request id, each once
+
+
+def test_a_failed_commit_is_counted_and_answered_as_the_503_it_is(app_factory):
+    from sqlalchemy.exc import OperationalError
+
+    app = app_factory(METRICS_TOKEN=TOKEN)
+
+    @app.post("/_probe/commit-fails")
+    def probe_commit_fails():
+        db.session.execute(db.text("SELECT 1"))
+
+        def lost_connection():
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+        db.session().commit = lost_connection  # this request's session only
+        return "ok"
+
+    probe_commit_fails._access_rule = "public"
+    client = app.test_client()
+    before = scrape(client)
+    response = client.post("/_probe/commit-fails", headers={"X-Request-ID": "commit-lost-0001"})
+    assert response.status_code == 503
+    assert response.headers["X-Request-ID"] == "commit-lost-0001"
+    assert "commit-lost-0001" in response.get_data(as_text=True)
+    after = scrape(client)
+    labels = {"endpoint": "probe_commit_fails", "method": "POST"}
+    name = "sprechstunde_http_requests_total"
+    assert (
+        sample(after, name, status="503", **labels) - sample(before, name, status="503", **labels)
+        == 1
+    )
+    assert sample(after, name, status="200", **labels) == sample(
+        before, name, status="200", **labels
+    )

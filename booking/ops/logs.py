@@ -146,6 +146,8 @@ def init_app(app: Flask) -> None:
     install_request_id_records()
     # First of all hooks (the host check included): every answer and log line has the id.
     app.before_request_funcs.setdefault(None, []).insert(0, _assign_request_id)
-    app.after_request(_send_request_id)
+    # Runs after every other after_request hook: also the 503 page that replaces a failed
+    # commit (booking/core/transactions.py) carries the id.
+    app.after_request_funcs.setdefault(None, []).insert(0, _send_request_id)
     app.jinja_env.globals["request_id"] = request_id
     configure_logging(app)

@@ -181,4 +181,6 @@ def _count_request(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
-    app.after_request(_count_request)
+    # after_request hooks run last-registered first: put first, it runs after the commit hook,
+    # so an answer that a failed commit turned into a 503 is counted as the 503 it is.
+    app.after_request_funcs.setdefault(None, []).insert(0, _count_request)
