@@ -31,6 +31,8 @@ booking/translations/%/LC_MESSAGES/messages.mo: booking/translations/%/LC_MESSAG
 	$(BIN)/pybabel compile --statistics -d booking/translations -l $* 2>&1 | tail -1
 
 ## run: install, migrate, load the demo offices when empty, print demo logins, serve on :5000
+# The demo's finder searches the sample street register unless BOOKING_STREET_REGISTER is set.
+run: export BOOKING_STREET_REGISTER ?= $(CURDIR)/booking/offices/data/duesseldorf_streets_sample.csv
 run: $(VENV)/.runtime instance/config.py $(CATALOGS_MO)
 	$(FLASK) db upgrade
 	$(FLASK) setup demo

@@ -143,6 +143,7 @@ def _register_features(app: Flask) -> None:
     from booking.desk import views as desk_views
     from booking.notify import cli as notify_cli
     from booking.notify import views as notify_views
+    from booking.offices import cli as finder_cli
     from booking.ops import cli as ops_cli
     from booking.ops import logs, metrics
     from booking.ops import views as ops_views
@@ -196,6 +197,7 @@ def _register_features(app: Flask) -> None:
     app.cli.add_command(privacy_cli.privacy_cli)
     app.cli.add_command(callback_cli.callbacks_cli)
     app.cli.add_command(ops_cli.backup_command)
+    app.cli.add_command(finder_cli.finder_cli)
 
     from booking.templating import init_app as init_templating
 

@@ -122,6 +122,10 @@ class DefaultConfig:
     # Closed every year besides the public holidays of NRW ("MM-DD").
     YEARLY_CLOSED_DAYS = ["12-24", "12-31"]
 
+    # The city's street directory for the finder's street search (CSV, README "Street
+    # register"); a relative path is inside the instance folder. None: quarters only.
+    STREET_REGISTER: str | None = None
+
     # Accessibility statement (BITV 2.0 / BITNRW). Contact for barriers; feedback from the
     # form goes to ACCESSIBILITY_CONTACT_EMAIL, or to every active admin when it is empty.
     ACCESSIBILITY_OPERATOR = "Landeshauptstadt Düsseldorf"
