@@ -251,3 +251,17 @@ def test_feedback_count_stays_anonymous_after_purge(app):
     purge_personal_data(NOW)
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(AccessibilityFeedback)) == 1
+
+
+def test_the_statement_tells_the_truth_about_the_waiting_screen(client, monkeypatch):
+    from booking.waiting import DISPLAY_REFRESH_SECONDS
+
+    html = client.get(URL).get_data(as_text=True)
+    assert (
+        f"alle {DISPLAY_REFRESH_SECONDS} Sekunden neu. Ein Link auf der Anzeige hält das an" in html
+    )
+    assert "keinen Knopf" not in html
+    gaps = html.split('id="gaps"')[1].split("</ul>")[0]
+    assert "Wartebereich" not in gaps  # the screen can be stopped: no longer a gap
+    monkeypatch.setattr("booking.public.accessibility.DISPLAY_REFRESH_SECONDS", 15)
+    assert "alle 15 Sekunden" in client.get(URL).get_data(as_text=True)

@@ -181,3 +181,29 @@ def test_the_reach_grid_names_each_row_by_its_weekday(client, office, monkeypatc
     html = client.get(URL + "?lang=en").get_data(as_text=True)
     headings = re.findall(r'<th scope="row">([^<]*)</th>', html)
     assert headings == ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+
+
+def test_the_topic_error_names_the_option_as_the_form_shows_it(client, office, make_office):
+    from flask_babel import force_locale
+
+    from booking.callbacks.services import InvalidCallbackDetails, check_caller_details
+    from booking.offices.models import Service
+
+    html = client.get(URL).get_data(as_text=True)
+    assert 'value="other">Etwas anderes</option>' in html
+    assert "Sonstiges" not in html
+    elsewhere = make_office(slug="elsewhere", name="Anderswo")
+    foreign = Service(office_id=elsewhere.id, slug="fremd", name="Fremd", minutes=30)
+    with client.application.test_request_context(), force_locale("de"):
+        with pytest.raises(InvalidCallbackDetails) as refused:
+            check_caller_details(office, "A", "0176 12345678", service=foreign)
+        topic = str(refused.value.errors["topic"])
+    assert topic == "Bitte wählen Sie ein Angebot dieser Stelle oder „Etwas anderes“."
+
+
+def test_the_form_addresses_the_family_throughout(client, office):
+    html = client.get(URL).get_data(as_text=True)
+    assert "Wann können wir Sie erreichen?" in html
+    assert "Wir dürfen eine Nachricht auf Ihrer Mailbox hinterlassen" in html
+    assert "meiner Mailbox" not in html
+    assert "Sie dürfen meine Angaben für diesen Rückruf speichern." in html

@@ -257,9 +257,14 @@ def test_holidays_and_closures_are_closed_not_free(client, service):
     assert days[1] == "closed"  # Tag der Arbeit (a Saturday, still a holiday)
     assert "geschlossen (Feiertag: Christi Himmelfahrt)" in html
     assert "Betriebsausflug" in html
-    # On an Arabic page the German holiday name is said to be a public holiday.
+    # Every other language names the holiday in its own words (gettext; the library has few).
     arabic = client.get("/book/beratung-35a/days?month=2027-05&lang=ar").get_data(as_text=True)
-    assert "(عطلة رسمية: Christi Himmelfahrt)" in arabic
+    assert "(عطلة رسمية: عيد الصعود)" in arabic
+    assert "Christi Himmelfahrt" not in arabic
+    english = client.get("/book/beratung-35a/days?month=2027-05&lang=en").get_data(as_text=True)
+    assert "(public holiday: Ascension Day)" in english
+    ukrainian = client.get("/book/beratung-35a/days?month=2027-05&lang=uk").get_data(as_text=True)
+    assert "Вознесіння Господнє" in ukrainian
     assert [link[-2:] for link in day_links(html)] == ["13"]
 
 
@@ -528,3 +533,21 @@ def test_persian_pages_point_arrows_and_join_date_and_time_the_persian_way(clien
     german = client.get("/book/beratung-35a?week=2027-03-08&lang=de").get_data(as_text=True)
     assert re.search(r'week=2027-03-01">← [^<]+</a>', german)
     assert re.search(r'week=2027-03-15">[^<]+ →</a>', german)
+
+
+def test_every_nrw_holiday_has_a_name_in_every_language(app):
+    from flask_babel import force_locale
+
+    from booking.public.labels import HOLIDAY_NAMES, holiday_name
+    from booking.schedule.holidays import public_holidays
+
+    german = set(public_holidays(date(2026, 1, 1), date(2040, 12, 31)).values())
+    assert german == set(HOLIDAY_NAMES)  # a new holiday of the library would stay German
+    with app.test_request_context():
+        with force_locale("de"):
+            assert {holiday_name(name) for name in german} == german  # German gives them back
+        for lang in ("en", "ar", "tr", "uk", "ru", "fa"):
+            with force_locale(lang):
+                assert not {holiday_name(name) for name in german} & german, lang
+        with force_locale("fa"):
+            assert holiday_name("Reformationstag") == "Reformationstag"  # unknown: as given

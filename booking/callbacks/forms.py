@@ -130,7 +130,7 @@ class PublicCallbackForm(CallerFields, FlaskForm):
         validators=[Length(max=MAX_REACHABLE_NOTE)],
         render_kw={"maxlength": str(MAX_REACHABLE_NOTE)},
     )
-    voicemail_ok = BooleanField(_l("You may leave a voicemail message"))
+    voicemail_ok = BooleanField(_l("We may leave a message on your voicemail"))
     email = StringField(
         _l("Email address (optional)"),
         validators=[Optional(), Length(max=254)],
@@ -144,9 +144,7 @@ class PublicCallbackForm(CallerFields, FlaskForm):
         render_kw={"rows": "3", "maxlength": str(MAX_NOTE)},
     )
     privacy_consent = BooleanField(
-        _l(
-            "I have read the privacy notice and agree that my details are stored for this callback."
-        ),
+        _l("I have read the privacy notice. You may store my details for this callback."),
         validators=[DataRequired(_l("Please agree to the privacy notice."))],
     )
     # A field people do not see; bots fill it in.

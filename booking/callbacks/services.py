@@ -154,7 +154,7 @@ def check_caller_details(
         except EmailNotValidError:
             errors["email"] = _l("Please enter a valid email address.")
     if service is not None and service.office_id != office.id:
-        errors["topic"] = _l("Please choose one of this office's services or “other”.")
+        errors["topic"] = _l("Please choose one of this office's services or “Something else”.")
     language = (language or "de").strip().lower()
     if not is_language_code(language):
         errors["language"] = _l("Please choose a language.")

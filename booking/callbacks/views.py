@@ -94,7 +94,7 @@ def load(request_id: int) -> CallbackRequest:
 
 def topic_choices(office: Office) -> list[tuple[str, str]]:
     services = [s for s in office.services if s.active]
-    return [(str(s.id), s.name) for s in services] + [(OTHER_TOPIC, _("Other"))]
+    return [(str(s.id), s.name) for s in services] + [(OTHER_TOPIC, _("Something else"))]
 
 
 def topic_service(office: Office, value: str | None) -> Service | None:

@@ -26,6 +26,7 @@ from booking.core.validation import normalize_phone
 from booking.db import utcnow
 from booking.extensions import limiter
 from booking.public.forms import MaxChars, one_newline
+from booking.waiting import DISPLAY_REFRESH_SECONDS
 
 bp = Blueprint("accessibility", __name__)
 
@@ -133,6 +134,7 @@ def render_statement(form: FeedbackForm, status: int = 200):
         reviewed=config_date("ACCESSIBILITY_STATEMENT_REVIEWED"),
         enforcement_address=address_lines(config.get("ACCESSIBILITY_ENFORCEMENT_ADDRESS")),
         language_form="feedback-form",
+        display_refresh_seconds=DISPLAY_REFRESH_SECONDS,
     ), status
 
 

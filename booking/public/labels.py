@@ -17,6 +17,28 @@ CANCEL_REASON_LABELS = {
 }
 
 
+# NRW's public holidays under the German names the holidays library gives (its own
+# translations cover only a few languages): each in the reader's language.
+HOLIDAY_NAMES = {
+    "Neujahr": _l("New Year's Day"),
+    "Karfreitag": _l("Good Friday"),
+    "Ostermontag": _l("Easter Monday"),
+    "Erster Mai": _l("Labour Day"),
+    "Christi Himmelfahrt": _l("Ascension Day"),
+    "Pfingstmontag": _l("Whit Monday"),
+    "Fronleichnam": _l("Corpus Christi"),
+    "Tag der Deutschen Einheit": _l("German Unity Day"),
+    "Allerheiligen": _l("All Saints' Day"),
+    "Erster Weihnachtstag": _l("Christmas Day"),
+    "Zweiter Weihnachtstag": _l("Second Day of Christmas"),
+}
+
+
+def holiday_name(german: str) -> str:
+    """A public holiday's name in the reader's language (an unknown one stays German)."""
+    return str(HOLIDAY_NAMES.get(german, german))
+
+
 def closed_label(when: str):
     """A yearly closed day ("Closed (24.12.)"); `when` is the day in the reader's format."""
     return _l("Closed (%(date)s)", date=when)

@@ -126,7 +126,7 @@ def free_days_month(service: Service, asked: date | None, now: datetime) -> Mont
     # language come from the calendar itself.
     month_end = add_months(month, 1) - timedelta(days=1)
     closed = closed_days(service.office, month, month_end)
-    # A holiday's name is German ("Neujahr"): said to be a public holiday in the reader's language.
+    # "public holiday: New Year's Day", both in the reader's language.
     for day in public_holidays(month, month_end).keys() & closed.keys():
         closed[day] = f"{CANCEL_REASON_LABELS['holiday']}: {closed[day]}"
     return MonthOverview(

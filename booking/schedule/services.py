@@ -18,7 +18,7 @@ from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import BookingError
 from booking.extensions import db
 from booking.offices.models import Office, Service
-from booking.public.labels import closed_label
+from booking.public.labels import closed_label, holiday_name
 from booking.schedule.engine import (
     BERLIN,
     BookingRules,
@@ -72,7 +72,7 @@ def closed_days(office: Office, first: date, last: date) -> dict[date, str]:
         while day <= min(closure.last_day, last):
             result[day] = closure.reason
             day += timedelta(days=1)
-    result.update(public_holidays(first, last))
+    result.update((day, holiday_name(name)) for day, name in public_holidays(first, last).items())
     return result
 
 
@@ -301,7 +301,7 @@ def consultation_calendar(office: Office, first: date, last: date) -> list[Consu
     ]
     staff_ids = {staff_id for rule in rules for staff_id in rule.staff_ids}
     start, end = local_day_bounds(first, last)
-    holidays = public_holidays(first, last)
+    holidays = {day: holiday_name(name) for day, name in public_holidays(first, last).items()}
     closures = {
         day: why for day, why in closed_days(office, first, last).items() if day not in holidays
     }

@@ -19,7 +19,7 @@ from booking.db import utcnow
 from booking.extensions import db
 from booking.offices.models import Office
 from booking.templating import format_clock
-from booking.waiting import labels
+from booking.waiting import DISPLAY_REFRESH_SECONDS, labels
 from booking.waiting.forms import AppointmentCheckInForm, CallForm, WalkInForm, focus_first_error
 from booking.waiting.models import QueueEntry, QueueState
 from booking.waiting.services import (
@@ -40,7 +40,6 @@ from booking.waiting.services import (
 )
 
 bp = Blueprint("waiting", __name__)
-DISPLAY_REFRESH_SECONDS = 10
 
 
 @bp.record_once
