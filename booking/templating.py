@@ -1,5 +1,6 @@
 """Template globals and filters shared by all features."""
 
+import re
 from datetime import UTC, date, datetime, time
 from urllib.parse import urlencode
 
@@ -220,6 +221,24 @@ def isolated(eval_ctx: EvalContext, value) -> str:
     return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
 
 
+# "Welcome Point Leopoldstraße (نقطة الترحيب)": a name followed by a gloss in parentheses.
+GLOSS = re.compile(r"^(?P<name>.*\S)\s+(?P<gloss>\([^()]+\))$")
+
+
+@pass_eval_context
+def glossed(eval_ctx: EvalContext, value) -> str:
+    """An office name whose gloss keeps together: at 320 px the Arabic heading broke inside it
+    ("(نقطة" at the end of one line, "الترحيب)" on the next). Otherwise as |isolated."""
+    text = "" if value is None else str(value)
+    match = GLOSS.match(text) if eval_ctx.autoescape else None
+    if match is None:
+        return isolated(eval_ctx, text)
+    return Markup('%s <span class="gloss">%s</span>') % (
+        isolated(eval_ctx, match["name"]),
+        match["gloss"],
+    )
+
+
 def comma() -> str:
     """The comma between the parts of a name and an address: Arabic and Persian write "،"."""
     return "\u060c " if is_rtl(reader_locale()) else ", "
@@ -286,6 +305,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["long_day"] = format_long_day
     app.jinja_env.filters["ltr"] = left_to_right
     app.jinja_env.filters["isolated"] = isolated
+    app.jinja_env.filters["glossed"] = glossed
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["event_detail"] = event_detail
     app.jinja_env.globals.update(

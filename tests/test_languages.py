@@ -343,3 +343,23 @@ def test_german_office_names_are_isolated_in_right_to_left_sentences(client, boo
     ).get_data(as_text=True)
     assert "<bdi>" not in german and "Donnerstag, 4. März 2027, 10:00" in german
     assert "Eingliederungshilfe, Willi-Becker-Allee 7" in german
+
+
+def test_an_office_name_keeps_its_gloss_together(app):
+    from flask import render_template_string
+
+    with app.test_request_context("/?lang=ar"):
+        from flask_babel import force_locale
+
+        with force_locale("ar"):
+            html = render_template_string(
+                "{{ 'Welcome Point Leopoldstraße (نقطة الترحيب)'|glossed }}|{{ 'Ohne'|glossed }}"
+            )
+    assert html == (
+        '<bdi>Welcome Point Leopoldstraße</bdi> <span class="gloss">(نقطة الترحيب)</span>'
+        "|<bdi>Ohne</bdi>"
+    )
+    with app.test_request_context("/"):
+        assert render_template_string("{{ 'A <b> (x)'|glossed }}") == (
+            'A &lt;b&gt; <span class="gloss">(x)</span>'
+        )

@@ -153,3 +153,23 @@ def test_a_street_leads_to_its_welcome_point_without_javascript(server, chromium
     ).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= NARROW["width"]
+
+
+def test_office_names_keep_their_gloss_in_one_piece_at_320_px(server, chromium):
+    page = new_page(chromium)
+    for path in ("/book", "/", "/offices/welcome-point-leopoldstrasse", "/welcome-points/earliest"):
+        for lang in ("ar", "fa", "de"):
+            page.goto(f"{server}{path}?lang={lang}")
+            glosses = page.evaluate(
+                """() => [...document.querySelectorAll('.gloss')].map(e => {
+                    const line = parseFloat(getComputedStyle(e).lineHeight);
+                    return [e.textContent, e.getBoundingClientRect().height, line];
+                })"""
+            )
+            if lang == "de":
+                assert not [g for g in glosses if "(" in g[0] and "Minuten" not in g[0]], path
+                continue
+            assert glosses, f"{path} ({lang}): no gloss marked"
+            split = [text for text, height, line in glosses if height > line * 1.5]
+            assert split == [], f"{path} ({lang}): a gloss broke over two lines"
+            assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
