@@ -326,3 +326,36 @@ def test_callback_form_uses_the_office_and_topic_texts_of_the_language(client, t
     html = client.get("/offices/eingliederungshilfe/callback?lang=ar").get_data(as_text=True)
     assert "<bdi>مكتب المساعدة</bdi>" in html
     assert ">استشارة وتقديم الطلب</option>" in html and "Beratung und Antragsaufnahme" not in html
+
+
+def test_demo_gives_the_35a_units_texts_in_all_seven_languages():
+    from booking.offices.texts import TEXT_LANGUAGES
+    from booking.setup.cli import DEMO_FILE
+    from booking.setup.loader import read_setup_file
+
+    plan = read_setup_file(DEMO_FILE)
+    others = set(TEXT_LANGUAGES) - {"de"}
+    unit = next(o for o in plan.offices if o.slug == "eingliederungshilfe")
+    for field in ("name", "operator", "public_notes"):
+        assert set(unit.translations[field]) == others, field
+    for code in ("ar", "fa"):  # the legal citation reads left to right inside the Arabic script
+        assert "\u2066§ 35a SGB VIII\u2069" in unit.translations["name"][code]
+    public = next(s for s in plan.services if s.slug == "beratung-35a")
+    for field in ("name", "description", "please_bring"):
+        assert set(public.translations[field]) == others, field
+    for code in others:
+        assert len(public.translations["please_bring"][code].split("\n")) == 3, code
+    staff_only = next(s for s in plan.services if s.slug == "hilfeplangespraech-35a")
+    assert set(staff_only.translations["name"]) == {"en"}  # staff pages: German and English
+
+
+def test_the_demo_unit_page_is_in_the_readers_language(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=False)
+    assert app.test_cli_runner().invoke(args=["setup", "demo"]).exit_code == 0
+    client = app.test_client()
+    turkish = client.get("/offices/eingliederungshilfe?lang=tr").get_data(as_text=True)
+    assert "Entegrasyon yardımı (Eingliederungshilfe, § 35a SGB VIII)" in turkish
+    assert "Danışmanlık ve başvuru alımı" in turkish
+    assert "Beratung und Antragsaufnahme" not in turkish
+    german = client.get("/offices/eingliederungshilfe?lang=de").get_data(as_text=True)
+    assert "<h1>Eingliederungshilfe nach § 35a SGB VIII</h1>" in german
