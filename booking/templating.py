@@ -226,13 +226,14 @@ GLOSS = re.compile(r"^(?P<name>.*\S)\s+(?P<gloss>\([^()]+\))$")
 
 
 @pass_eval_context
-def glossed(eval_ctx: EvalContext, value) -> str:
+def glossed(eval_ctx: EvalContext, value, alone: bool = False) -> str:
     """An office name whose gloss keeps together: at 320 px the Arabic heading broke inside it
-    ("(نقطة" at the end of one line, "الترحيب)" on the next). Otherwise as |isolated."""
+    ("(نقطة" at the end of one line, "الترحيب)" on the next). Without a gloss: as |isolated
+    in running text, the plain name where it stands alone (a heading)."""
     text = "" if value is None else str(value)
     match = GLOSS.match(text) if eval_ctx.autoescape else None
     if match is None:
-        return isolated(eval_ctx, text)
+        return text if alone else isolated(eval_ctx, text)
     return Markup('%s <span class="gloss">%s</span>') % (
         isolated(eval_ctx, match["name"]),
         match["gloss"],

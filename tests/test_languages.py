@@ -354,10 +354,11 @@ def test_an_office_name_keeps_its_gloss_together(app):
         with force_locale("ar"):
             html = render_template_string(
                 "{{ 'Welcome Point Leopoldstraße (نقطة الترحيب)'|glossed }}|{{ 'Ohne'|glossed }}"
+                "|{{ 'Ohne'|glossed(alone=true) }}"
             )
     assert html == (
         '<bdi>Welcome Point Leopoldstraße</bdi> <span class="gloss">(نقطة الترحيب)</span>'
-        "|<bdi>Ohne</bdi>"
+        "|<bdi>Ohne</bdi>|Ohne"  # a heading without a gloss: the plain name, as before
     )
     with app.test_request_context("/"):
         assert render_template_string("{{ 'A <b> (x)'|glossed }}") == (
