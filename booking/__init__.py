@@ -17,6 +17,9 @@ from booking.config import (
 )
 
 ENVIRONMENTS = ("production", "development", "testing")
+# Seconds: a Redis that accepts no connection or stops answering fails fast (then the
+# in-memory fallback counts), instead of holding every request.
+REDIS_STORAGE_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
 __all__ = ["ConfigurationError", "create_app"]
 
 
@@ -49,6 +52,9 @@ def create_app(
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    from booking.core.ratelimit import forward_limiter_warnings
+
+    forward_limiter_warnings(app)
 
     from booking.core.i18n import select_locale, select_timezone, vary_on_language
 
@@ -67,13 +73,25 @@ def _finish_config(app: Flask) -> None:
         path = os.path.join(app.instance_path, "sprechstunde.sqlite3")
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     # Environment variables arrive as strings; accept the usual spellings.
-    for key in ("RATELIMIT_ENABLED", "SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"):
+    for key in (
+        "RATELIMIT_ENABLED",
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED",
+        "RATELIMIT_SWALLOW_ERRORS",
+        "SESSION_COOKIE_SECURE",
+        "MAIL_USE_TLS",
+        "MAIL_USE_SSL",
+    ):
         value = config.get(key)
         if isinstance(value, str):
             config[key] = value.strip().lower() in ("1", "true", "yes", "on")
     if config["SESSION_COOKIE_SECURE"] is None:
         # Plain http on localhost during development and tests.
         config["SESSION_COOKIE_SECURE"] = config["ENVIRONMENT"] == "production"
+    if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("redis"):
+        config["RATELIMIT_STORAGE_OPTIONS"] = {
+            **REDIS_STORAGE_TIMEOUTS,
+            **(config.get("RATELIMIT_STORAGE_OPTIONS") or {}),
+        }
     # Statement parameters hold families' data: never in a log line or an exception text.
     # pool_pre_ping stays on unless switched off by name: options set for the pool size alone
     # must not lose it (a connection cut by a database restart is replaced, not used).

@@ -41,6 +41,13 @@ class DefaultConfig:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis unreachable: every worker counts the same limits in its own memory (logged as a
+    # warning, rechecked within a minute) instead of answering 500 (README: Faults survived).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Extra options for the storage (redis.from_url); a Redis URI gets short timeouts by
+    # default, so a Redis that stopped answering costs a request at most a second.
+    RATELIMIT_STORAGE_OPTIONS: dict = {}
     LOGIN_LIMIT_PER_IP = "20 per minute; 200 per hour"
     # Failed logins per account from one address (or from one device with a device cookie for
     # the account): an attacker elsewhere cannot lock the caseworker out.

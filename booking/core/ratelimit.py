@@ -1,0 +1,34 @@
+"""Rate-limit storage faults are told in the app's own log.
+
+Flask-Limiter logs "Rate limit storage unreachable - falling back to in-memory storage" to
+its own logger, which has only a NullHandler: under gunicorn nobody would see it. Its records
+go on to the app's logger, whose handlers (and redaction) every other line uses.
+"""
+
+import logging
+
+from flask import Flask
+
+LIMITER_LOGGER = "flask-limiter"
+
+
+class _ToAppLogger(logging.Handler):
+    def __init__(self, app: Flask) -> None:
+        super().__init__(level=logging.INFO)
+        self.app_logger = app.logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for handler in self.app_logger.handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+
+
+def forward_limiter_warnings(app: Flask) -> None:
+    logger = logging.getLogger(LIMITER_LOGGER)
+    # One forwarder per process: each app made in a test would add another.
+    for handler in list(logger.handlers):
+        if isinstance(handler, _ToAppLogger):
+            logger.removeHandler(handler)
+    logger.addHandler(_ToAppLogger(app))
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
