@@ -116,11 +116,13 @@ def _commit_request(response: Response) -> Response:
     except DBAPIError as error:
         session.rollback()
         current_app.logger.exception("commit failed; the request's changes were rolled back")
-        from booking.core.errors import render_error
+        from booking.core.errors import database_fault, database_unavailable, render_error
 
-        lost = isinstance(error, OperationalError)  # busy, or the connection dropped
-        answer, code = render_error(503 if lost else 500)
-        return current_app.make_response((answer, code))
+        kind = database_fault(error)  # full or read-only, busy, or the connection dropped
+        if kind is None:
+            answer, code = render_error(500)
+            return current_app.make_response((answer, code))
+        return database_unavailable(kind)
     return response
 
 
