@@ -6,11 +6,14 @@ sending) that only one of them can win, and only the winner sends it.
 
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from booking.core.sealed import unseal
 from booking.core.transactions import begin_write
@@ -26,6 +29,7 @@ from booking.notify.models import (
 from booking.notify.transport import (
     HttpSmsGateway,
     PermanentFailure,
+    ServerUnreachable,
     SmsProvider,
     SmtpSettings,
     TemporaryFailure,
@@ -37,6 +41,9 @@ from booking.notify.transport import (
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 360, 720)
 # A claim older than this belongs to a sender that died; the message goes back to pending.
 STALE_CLAIM = timedelta(minutes=15)
+# Recording a sent message is retried this often (seconds between tries: 0.2, 0.4, …) before
+# the sender gives up and the claim goes stale (then the message is sent again).
+RECORD_ATTEMPTS = 5
 
 
 def backoff(attempts: int) -> timedelta:
@@ -120,6 +127,14 @@ def with_manage_link(message: OutboxMessage) -> tuple[str, str | None]:
     return message.body_text.replace(MANAGE_LINK_PLACEHOLDER, link), html
 
 
+def stable_message_id(message: OutboxMessage) -> str:
+    """The same Message-ID every time this outbox message is sent: a copy sent again after a
+    sender died is recognisable as the same message (no personal data in it)."""
+    domain = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "sprechstunde"
+    created = int(message.created_at.timestamp())
+    return f"<outbox.{message.id}.{created}@{domain}>"
+
+
 def deliver(message: OutboxMessage, smtp: SmtpSettings | None, sms: SmsProvider) -> str:
     """Send one message; returns the transport's name. Raises Temporary/PermanentFailure."""
     text, html = with_manage_link(message)
@@ -136,6 +151,7 @@ def deliver(message: OutboxMessage, smtp: SmtpSettings | None, sms: SmsProvider)
         html,
         message.ics,
         message.ics_method,
+        stable_message_id(message),
     )
     send_email(smtp, email)
     return "smtp"
@@ -163,6 +179,23 @@ def record_outcome(
     db.session.commit()
 
 
+def record_outcome_surely(
+    message_id: int, outcome: OutboxStatus, transport: str | None, error: str | None, now
+) -> None:
+    """record_outcome, tried again when the database drops the connection for a moment: a
+    message that went out and is not recorded would be sent a second time."""
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            record_outcome(message_id, outcome, transport, error, now)
+            return
+        except DBAPIError:
+            db.session.rollback()
+            if attempt == RECORD_ATTEMPTS:
+                raise
+            current_app.logger.warning("recording message #%s failed; trying again", message_id)
+            time.sleep(0.2 * attempt)
+
+
 def send_pending(now: datetime, limit: int = 200) -> SendReport:
     """One pass over the due messages. Each is committed on its own."""
     report = SendReport()
@@ -176,7 +209,10 @@ def send_pending(now: datetime, limit: int = 200) -> SendReport:
     ).all()
     db.session.commit()
     max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    mail_server_down = False
     for message_id in due:
+        if mail_server_down and _is_email(message_id):
+            continue  # untouched: it keeps its turn for the next pass
         if not claim(message_id, now, me):
             continue
         message = db.session.get(OutboxMessage, message_id)
@@ -189,6 +225,8 @@ def send_pending(now: datetime, limit: int = 200) -> SendReport:
             report.failed += 1
         except TemporaryFailure as failure:
             transport, error = None, str(failure)
+            # One timeout is enough to know: the others would each wait as long again.
+            mail_server_down = mail_server_down or isinstance(failure, ServerUnreachable)
             if message.attempts + 1 >= max_attempts:
                 outcome = OutboxStatus.FAILED
                 report.failed += 1
@@ -199,5 +237,11 @@ def send_pending(now: datetime, limit: int = 200) -> SendReport:
             report.errors.append(f"#{message.id}: {error}")
         else:
             report.sent += 1
-        record_outcome(message_id, outcome, transport, error, now)
+        record_outcome_surely(message_id, outcome, transport, error, now)
     return report
+
+
+def _is_email(message_id: int) -> bool:
+    channel = db.session.scalar(select(OutboxMessage.channel).where(OutboxMessage.id == message_id))
+    db.session.commit()
+    return channel == OutboxChannel.EMAIL

@@ -15,6 +15,11 @@ class TemporaryFailure(Exception):
     """Try again later (server down, 4xx, timeout)."""
 
 
+class ServerUnreachable(TemporaryFailure):
+    """No connection to the server at all (refused, timed out, dropped): the others would
+    fail the same way, so the pass stops and they keep their turn."""
+
+
 class PermanentFailure(Exception):
     """Will never work (address refused, 5xx): the message fails and admins see it."""
 
@@ -39,15 +44,17 @@ def build_email(
     html: str | None,
     ics: str | None,
     ics_method: str | None,
+    message_id: str | None = None,
 ) -> EmailMessage:
     """A multipart message. The email package refuses CR/LF in header values, and callers
-    pass only one-line values besides."""
+    pass only one-line values besides. `message_id` stays the same when a message is sent
+    again, so mail systems can recognise a second copy as the same message."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="sprechstunde")
+    message["Message-ID"] = message_id or make_msgid(domain="sprechstunde")
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
@@ -64,15 +71,10 @@ def build_email(
 
 def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
     try:
-        if settings.use_ssl:
-            client = smtplib.SMTP_SSL(
-                settings.server,
-                settings.port,
-                timeout=settings.timeout,
-                context=ssl.create_default_context(),
-            )
-        else:
-            client = smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
+        client = _connect(settings)
+    except (OSError, smtplib.SMTPException) as error:
+        raise ServerUnreachable(f"{type(error).__name__}: {error}") from error
+    try:
         with client:
             if settings.use_tls:
                 client.starttls(context=ssl.create_default_context())
@@ -92,6 +94,18 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
         raise TemporaryFailure(f"{type(error).__name__}: {error}") from error
     if refused:
         raise PermanentFailure(f"recipient refused: {sorted(refused)}")
+
+
+def _connect(settings: SmtpSettings) -> smtplib.SMTP:
+    """Connect and read the greeting (raises OSError or SMTPConnectError when down)."""
+    if settings.use_ssl:
+        return smtplib.SMTP_SSL(
+            settings.server,
+            settings.port,
+            timeout=settings.timeout,
+            context=ssl.create_default_context(),
+        )
+    return smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout)
 
 
 class SmsProvider(Protocol):
