@@ -150,8 +150,20 @@ def handle_database_error(error: DBAPIError):
     if kind is None:
         current_app.logger.error("database error", exc_info=error)
         return render_error(500)
-    current_app.logger.warning("database fault (%s): answered 503", kind, exc_info=error)
+    log_database_fault(kind, error)
     return database_unavailable(kind)
+
+
+def log_database_fault(kind: str, error: DBAPIError, what: str = "") -> None:
+    """One line, no traceback: the fault is outside the code (redacted like every line)."""
+    reason = (str(getattr(error, "orig", error)).strip().splitlines() or ["?"])[0]
+    current_app.logger.warning(
+        "database fault (%s)%s, answered 503: %s: %s",
+        kind,
+        f", {what}" if what else "",
+        type(error).__name__,
+        reason,
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -115,13 +115,16 @@ def _commit_request(response: Response) -> Response:
         session.commit()
     except DBAPIError as error:
         session.rollback()
-        current_app.logger.exception("commit failed; the request's changes were rolled back")
-        from booking.core.errors import database_fault, database_unavailable, render_error
+        from booking.core.errors import database_fault, database_unavailable, log_database_fault
 
         kind = database_fault(error)  # full or read-only, busy, or the connection dropped
         if kind is None:
+            current_app.logger.exception("commit failed; the request's changes were rolled back")
+            from booking.core.errors import render_error
+
             answer, code = render_error(500)
             return current_app.make_response((answer, code))
+        log_database_fault(kind, error, "commit failed, rolled back")
         return database_unavailable(kind)
     return response
 

@@ -182,30 +182,31 @@ def start_gunicorn(
         "PYTHONPATH": str(ROOT),
         **(env or {}),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "3",
-            "--access-logfile",
-            "-",
-            *extra_args,
-            app,
-        ],
-        cwd=ROOT,
-        env=environment,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: cleaned up with it
-    )
+    with log.open("w") as output:  # the child keeps its own copy of the file
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--graceful-timeout",
+                "3",
+                "--access-logfile",
+                "-",
+                *extra_args,
+                app,
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: cleaned up with it
+        )
     server = Gunicorn(process, port, log)
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
