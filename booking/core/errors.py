@@ -116,9 +116,16 @@ def database_fault(error: DBAPIError) -> str | None:
         return "storage"
     if "locked" in text or "busy" in text:
         return "busy"
-    if error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError)):
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return "connection"
+    # SQLite has no connection to lose: its other errors (no such table …) are bugs.
+    if isinstance(error, OperationalError) and not _from_sqlite(error):
         return "connection"
     return None
+
+
+def _from_sqlite(error: DBAPIError) -> bool:
+    return type(getattr(error, "orig", None)).__module__.startswith("sqlite3")
 
 
 def database_unavailable(kind: str):
