@@ -130,7 +130,8 @@ def storm(port: int, bookings: list[Booking], clients: int) -> None:
                 booking = queue.pop(0)
             book(port, booking)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    # Daemons: a client stuck on a dead server must not keep the test run alive.
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:

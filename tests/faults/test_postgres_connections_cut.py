@@ -94,7 +94,7 @@ def test_connections_cut_again_and_again_under_load_lose_nothing(server, pg_uri)
                 time.sleep(0.25)
                 cuts.append(connection.execute(TERMINATE).fetchone()[0])
 
-    thread = threading.Thread(target=terminator)
+    thread = threading.Thread(target=terminator, daemon=True)
     thread.start()
     try:
         storm(server.port, bookings, clients=4)

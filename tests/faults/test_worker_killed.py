@@ -69,18 +69,22 @@ def test_a_worker_killed_in_a_storm_loses_nothing_and_the_others_keep_answering(
     # Two families want each of the first ten times: one gets it, the other a 409.
     bookings = [Booking(start) for start in starts] + [Booking(start) for start in starts[:10]]
     victims = []
+    done = threading.Event()
 
     def killer():
         while sum(b.booked for b in bookings) < 15:
+            if done.is_set():
+                return
             time.sleep(0.02)
         victim = server.worker_pids()[0]
         os.kill(victim, signal.SIGKILL)
         victims.append((victim, time.monotonic()))
 
-    thread = threading.Thread(target=killer)
+    thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     started = time.monotonic()
     storm(server.port, bookings, clients=6)
+    done.set()
     thread.join(timeout=30)
     assert victims, "the worker was never killed"
     victim, killed_at = victims[0]
