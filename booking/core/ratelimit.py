@@ -1,8 +1,9 @@
 """Rate-limit storage faults are told in the app's own log.
 
 Flask-Limiter logs "Rate limit storage unreachable - falling back to in-memory storage" to
-its own logger, which has only a NullHandler: under gunicorn nobody would see it. Its records
-go on to the app's logger, whose handlers (and redaction) every other line uses.
+its own logger, which has only a NullHandler. Its records reach the root logger's handler
+(booking/ops/logs.py) by propagation; where the app logs through handlers of its own logger
+instead (Flask's default handler, in tests), they are handed to those too.
 """
 
 import logging
