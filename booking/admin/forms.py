@@ -161,6 +161,20 @@ class ServiceForm(FlaskForm):
         validators=[Optional(), NumberRange(1, 20)],
         default=2,
     )
+    phone_quota_percent = IntegerField(
+        _l("Share of each day's times kept for phone and desk bookings (percent)"),
+        description=_l(
+            "0: none. Families booking online see these times only from the hours below "
+            "before them; reception sees and books them at any time."
+        ),
+        validators=[Optional(), NumberRange(0, 100)],
+        default=0,
+    )
+    release_hours_before = IntegerField(
+        _l("Kept times open to online booking this many hours before"),
+        validators=[Optional(), NumberRange(0, 720)],
+        default=48,
+    )
     public = BooleanField(_l("Families can book this service online"), default=True)
 
 

@@ -104,6 +104,8 @@ def save_service(service: Service | None, data: dict, actor: StaffUser) -> Servi
     service.min_notice_hours = _default(data.get("min_notice_hours"), 24)
     service.horizon_days = _default(data.get("horizon_days"), 60)
     service.max_open_bookings_per_contact = _default(data.get("max_open_bookings_per_contact"), 2)
+    service.phone_quota_percent = _default(data.get("phone_quota_percent"), 0)
+    service.release_hours_before = _default(data.get("release_hours_before"), 48)
     service.public = bool(data.get("public"))
     db.session.add(service)
     _flush_or_refuse(_l("Another service already uses this slug."), "slug")

@@ -116,7 +116,11 @@ def openapi_document() -> dict:
                     "responses": {
                         "201": _json(_ref("BookingCreated"), "Booked"),
                         "400": _json(_ref("Error"), "Malformed JSON or a bad Idempotency-Key"),
-                        "409": _json(_ref("Error"), "slot_taken: nobody is free any more"),
+                        "409": _json(
+                            _ref("Error"),
+                            "slot_taken: nobody is free any more; slot_not_released: kept for "
+                            "phone and desk bookings until its release",
+                        ),
                         "415": _json(_ref("Error"), "Body is not JSON"),
                         "422": _json(
                             {"anyOf": [FIELD_ERRORS, _ref("Error")]},
@@ -183,7 +187,7 @@ def openapi_document() -> dict:
                             _ref("Error"), "Malformed JSON, a bad token or a bad Idempotency-Key"
                         ),
                         "404": _json(_ref("Error"), "Unknown or expired token"),
-                        "409": _json(_ref("Error"), "slot_taken or too_late"),
+                        "409": _json(_ref("Error"), "slot_taken, slot_not_released or too_late"),
                         "415": _json(_ref("Error"), "Body is not JSON"),
                         "422": _json(
                             {"anyOf": [FIELD_ERRORS, _ref("Error")]},

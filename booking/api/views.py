@@ -11,6 +11,7 @@ from booking.api.openapi import openapi_document
 from booking.appointments.booking import (
     InvalidFamilyDetails,
     NotASlot,
+    NotReleased,
     SlotTaken,
     TooLate,
     TooManyOpenBookings,
@@ -60,6 +61,8 @@ def handle_appointment_error(error: AppointmentError):
     db.session.rollback()
     if isinstance(error, SlotTaken):
         return jsonify({"error": "slot_taken"}), 409
+    if isinstance(error, NotReleased):  # channel quota: kept for phone and desk for now
+        return jsonify({"error": "slot_not_released"}), 409
     if isinstance(error, NotASlot):
         return jsonify({"errors": {"start": str(error.message)}}), 422
     if isinstance(error, TooLate):
@@ -170,7 +173,7 @@ def slots():
     now = utcnow()
 
     def render() -> str:
-        free = find_free_slots(service, first, last, now)
+        free = find_free_slots(service, first, last, now, online=True)
         answer = {
             "service": service.slug,
             "timezone": TIMEZONE,

@@ -38,7 +38,7 @@ from booking.offices.models import Service
 from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
-from booking.schedule.services import grid_and_free_slots
+from booking.schedule.services import grid_and_free_slots, held_for_phone
 
 MAX_NOTE = 500
 MAX_NAME = 120
@@ -50,6 +50,10 @@ class SlotTaken(AppointmentError):
 
 class NotASlot(AppointmentError):
     """The time is no slot of the service (outside hours, notice or horizon, or closed)."""
+
+
+class NotReleased(AppointmentError):
+    """The time is free but kept for phone and desk bookings (channel quota) for now."""
 
 
 class TooManyOpenBookings(AppointmentError):
@@ -157,6 +161,7 @@ def _candidates(
     exclude_id: int | None = None,
     by_staff: bool = False,
     language: str | None = None,
+    online: bool = False,
 ) -> list[int]:
     """Caseworkers free at `start`: speakers of the family's `language` first, then the
     least booked that day (engine.rank_caseworkers).
@@ -181,6 +186,14 @@ def _candidates(
     if not staff_ids:
         raise SlotTaken(
             _l("This time has just been taken. Please choose another time."), field="start"
+        )
+    if online and start_ts in held_for_phone(service, day, day, now):
+        raise NotReleased(
+            _l(
+                "This time is kept for bookings by phone or at the desk. Please choose another "
+                "time or call us."
+            ),
+            field="start",
         )
     day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
     load = dict(
@@ -324,7 +337,8 @@ def book_appointment(
             idempotency_key = None
     if actor is None:
         _check_open_bookings(service, family, now)
-    candidates = _candidates(service, start, now, staff_id, language=family.language)
+    online = channel == Channel.ONLINE and actor is None
+    candidates = _candidates(service, start, now, staff_id, language=family.language, online=online)
     token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
     appointment = Appointment(
         service_id=service.id,
@@ -408,6 +422,7 @@ def move_appointment(
         exclude_id=appointment.id,
         by_staff=actor is not None,
         language=appointment.language,
+        online=actor is None,
     )
     if appointment.staff_id in candidates:  # keep the caseworker when they are free
         candidates.remove(appointment.staff_id)

@@ -10,6 +10,11 @@ from wtforms.widgets import Select
 from booking.core.converters import parse_date
 
 
+def held_label() -> str:
+    """How staff see a free time the channel quota keeps from online booking."""
+    return str(_l("phone and desk only"))
+
+
 def parse_week(text: str | None, today: date, horizon_days: int) -> date | None:
     """A day of the week asked for (ISO date), kept between today and the booking horizon;
     None for anything else (the caller then shows the earliest free week)."""

@@ -8,7 +8,7 @@ from booking.appointments.booking import (
     move_appointment,
     restore_appointment,
 )
-from booking.appointments.forms import CancelForm, MoveForm, NoteForm, parse_week
+from booking.appointments.forms import CancelForm, MoveForm, NoteForm, held_label, parse_week
 from booking.appointments.models import Appointment, AppointmentStatus
 from booking.appointments.services import (
     add_internal_note,
@@ -50,7 +50,7 @@ def move_form_for(appointment: Appointment, formdata=None, week_text: str | None
         service = appointment.service
         asked = parse_week(week_text, local_today(now), service.horizon_days)
         form.shown = slot_week(service, asked, now, exclude_appointment_id=appointment.id)
-        form.start.choices = week_choices(form.shown)
+        form.start.choices = week_choices(form.shown, held_label())
         form.week.data = form.shown.first.isoformat()
     return form
 

@@ -12,7 +12,7 @@ from booking.appointments.booking import (
     hash_token,
     token_for_key,
 )
-from booking.appointments.forms import parse_week
+from booking.appointments.forms import held_label, parse_week
 from booking.appointments.models import Appointment, AppointmentStatus, Channel
 from booking.appointments.services import can_see_appointment
 from booking.audit.services import record_event
@@ -239,7 +239,7 @@ def book(slug: str):
     shown_before = form.shown_week.data
     asked = parse_week(paging or shown_before, local_today(now), service.horizon_days)
     week = slot_week(service, asked, now, staff_id)
-    form.start.choices = week_choices(week)
+    form.start.choices = week_choices(week, held_label())
     form.ensure_form_key()
     status = 200
     if request.method == "POST" and not refresh:
@@ -248,7 +248,7 @@ def book(slug: str):
             return redirect(url_for(".booked", appointment_id=booked.id))
         if status == 409:  # the time went meanwhile: offer what is free now
             week = slot_week(service, asked, now, staff_id)
-            form.start.choices = week_choices(week)
+            form.start.choices = week_choices(week, held_label())
     form.shown_week.data = week.first.isoformat()
     # After paging or choosing, the focus stays where reception was (no JavaScript needed).
     focus = None

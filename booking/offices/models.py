@@ -111,6 +111,10 @@ class Service(HasTexts, db.Model):
         sa.CheckConstraint("min_notice_hours >= 0", name="notice_not_negative"),
         sa.CheckConstraint("horizon_days > 0", name="horizon_positive"),
         sa.CheckConstraint("max_open_bookings_per_contact > 0", name="max_open_positive"),
+        sa.CheckConstraint(
+            "phone_quota_percent BETWEEN 0 AND 100", name="phone_quota_percent_range"
+        ),
+        sa.CheckConstraint("release_hours_before >= 0", name="release_hours_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,6 +134,10 @@ class Service(HasTexts, db.Model):
     min_notice_hours: Mapped[int] = mapped_column(default=24)
     horizon_days: Mapped[int] = mapped_column(default=60)
     max_open_bookings_per_contact: Mapped[int] = mapped_column(default=2)
+    # Channel quota: this share of each day's slot times is kept for phone and desk bookings
+    # until release_hours_before (real hours) before the slot (engine.phone_held_starts).
+    phone_quota_percent: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    release_hours_before: Mapped[int] = mapped_column(default=48, server_default=sa.text("48"))
     # Rises with every appointment change of this service (booking/schedule/inputs_cache.py).
     slots_version: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     public: Mapped[bool] = mapped_column(default=True)

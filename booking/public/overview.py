@@ -17,7 +17,13 @@ from booking.public.labels import CANCEL_REASON_LABELS
 from booking.schedule.agenda import local_today, week_start
 from booking.schedule.engine import BERLIN, Slot, free_slots
 from booking.schedule.holidays import public_holidays
-from booking.schedule.services import booking_rules, closed_days, find_free_slots, slot_inputs
+from booking.schedule.services import (
+    booking_rules,
+    closed_days,
+    find_free_slots,
+    held_for_phone,
+    slot_inputs,
+)
 
 EARLIEST_SHOWN = 3  # free times per service on the "earliest anywhere" page
 
@@ -118,6 +124,8 @@ def free_days_month(service: Service, asked: date | None, now: datetime) -> Mont
             inputs.closed,
             now,
         )
+        held = held_for_phone(service, today, horizon_end, now, inputs)
+        slots = [slot for slot in slots if slot.start_ts not in held]
     earliest = slots[0] if slots else None
     if asked is None:
         asked = earliest.start.astimezone(BERLIN).date() if earliest else today
@@ -162,9 +170,9 @@ def earliest_across(kind: OfficeKind, now: datetime) -> list[EarliestTimes]:
     found = [
         EarliestTimes(
             service,
-            find_free_slots(service, today, today + timedelta(days=service.horizon_days), now)[
-                :EARLIEST_SHOWN
-            ],
+            find_free_slots(
+                service, today, today + timedelta(days=service.horizon_days), now, online=True
+            )[:EARLIEST_SHOWN],
         )
         for service in services
     ]

@@ -15,7 +15,7 @@ from booking.offices.models import Office, Service
 from booking.public.models import RetiredToken
 from booking.schedule.agenda import local_today, week_start
 from booking.schedule.engine import BERLIN, Slot
-from booking.schedule.services import find_free_slots
+from booking.schedule.services import find_free_slots, held_for_phone
 
 
 @dataclass
@@ -26,6 +26,8 @@ class SlotWeek:
     earliest: Slot | None
     previous: date | None
     next: date | None
+    # Shown times the channel quota keeps for phone and desk (staff pages mark them).
+    held: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -38,8 +40,12 @@ def slot_week(
     now: datetime,
     staff_id: int | None = None,
     exclude_appointment_id: int | None = None,
+    online: bool = False,
 ) -> SlotWeek:
     """Free slots of the week containing `asked` (default: the earliest free slot's week).
+
+    `online` (families' pages): without the times the channel quota keeps for phone and desk;
+    otherwise (staff) with them, named in `held`.
 
     Computes the shown week and, for the earliest free time, at most the current week and then
     the rest of the horizon: a week page never costs the whole horizon while times are free soon.
@@ -52,7 +58,7 @@ def slot_week(
         if first > min(last, horizon_end):
             return []
         return find_free_slots(
-            service, first, min(last, horizon_end), now, staff_id, exclude_appointment_id
+            service, first, min(last, horizon_end), now, staff_id, exclude_appointment_id, online
         )
 
     soon = free(today, this_week + timedelta(days=6))
@@ -84,6 +90,7 @@ def slot_week(
         earliest=earliest,
         previous=first - timedelta(days=7) if first > this_week else None,
         next=first + timedelta(days=7) if first + timedelta(days=7) <= horizon_end else None,
+        held=frozenset() if online else held_for_phone(service, first, last, now),
     )
 
 
@@ -112,8 +119,9 @@ def offices_with_public_services() -> list[Office]:
     return [o for o in offices if any(s.public and s.active for s in o.services)]
 
 
-def week_choices(week) -> dict:
-    """Free times as option groups per day, for one select a receptionist can type into."""
+def week_choices(week, held_label: str = "") -> dict:
+    """Free times as option groups per day, for one select a receptionist can type into;
+    times the channel quota keeps for phone and desk carry `held_label`."""
     groups = {}
     for day, slots in week.days:
         if slots:
@@ -122,7 +130,8 @@ def week_choices(week) -> dict:
             groups[format_date(day, format="full")] = [
                 (
                     slot.start.astimezone(BERLIN).isoformat(),
-                    f"{short} {slot.start.astimezone(BERLIN):%H:%M}",
+                    f"{short} {slot.start.astimezone(BERLIN):%H:%M}"
+                    + (f" – {held_label}" if held_label and slot.start_ts in week.held else ""),
                 )
                 for slot in slots
             ]

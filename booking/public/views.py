@@ -7,6 +7,7 @@ from booking.appointments.booking import (
     MAX_NOTE,
     FamilyDetails,
     InvalidFamilyDetails,
+    NotReleased,
     SlotTaken,
     TooManyOpenBookings,
     book_appointment,
@@ -97,7 +98,7 @@ def choose_time(slug: str):
     asked, now = asked_week(), utcnow()
 
     def render() -> str:
-        week = slot_week(service, asked, now)
+        week = slot_week(service, asked, now, online=True)
         return render_template(
             "public/slots.html", service=service, week=week, form=None, taken=False
         )
@@ -124,7 +125,7 @@ def render_time_choice(service, form, day, message, status):
     return render_template(
         "public/slots.html",
         service=service,
-        week=slot_week(service, day, utcnow()),
+        week=slot_week(service, day, utcnow(), online=True),
         form=form,
         taken=True,
         message=message,
@@ -169,7 +170,7 @@ def details(slug: str):
         return render_template(
             "public/slots.html",
             service=service,
-            week=slot_week(service, None, utcnow()),
+            week=slot_week(service, None, utcnow(), online=True),
             form=None,
             taken=False,
             message=_("Please choose a time."),
@@ -192,7 +193,7 @@ def details(slug: str):
         booking = book_appointment(
             service, start, family, utcnow(), idempotency_key=form.form_key.data
         )
-    except SlotTaken as error:
+    except (SlotTaken, NotReleased) as error:
         db.session.rollback()
         return render_time_choice(service, form, start.date(), str(error.message), 409)
     except TooManyOpenBookings as error:
@@ -343,7 +344,13 @@ def manage_move(token: str):
                 message, status = str(error.message), 409
             else:
                 return see_other(url_for("public.manage", token=booking.manage_token, done="moved"))
-    week = slot_week(appointment.service, asked_week(), now, exclude_appointment_id=appointment.id)
+    week = slot_week(
+        appointment.service,
+        asked_week(),
+        now,
+        exclude_appointment_id=appointment.id,
+        online=True,
+    )
     response = make_response(
         render_template(
             "public/move.html",

@@ -165,6 +165,8 @@ class Durations:
 class Figures:
     # Appointments whose time falls in the period (cancelled ones: the time they had).
     by_service: dict[int, Counter] = field(default_factory=dict)  # service → outcome counts
+    # service → channel counts of held appointments (the channel quota's table)
+    by_service_channel: dict[int, Counter] = field(default_factory=dict)
     by_channel: Counter = field(default_factory=Counter)  # held appointments; walk-ins served
     outcomes: Counter = field(default_factory=Counter)
     lead_days: dict[str, Durations] = field(default_factory=dict)  # channel → days
@@ -242,6 +244,7 @@ def compute(
             _bump(figures.by_office, fact.office_id, "cancellations")
             continue
         figures.by_channel[fact.channel] += 1
+        _bump(figures.by_service_channel, fact.service_id, fact.channel)
         _bump(figures.by_month, month, "appointments")
         _bump(figures.by_office, fact.office_id, "appointments")
         if outcome == "no_show":

@@ -18,6 +18,7 @@ from booking.reports.stats import (
     Figures,
     count_text,
     is_shown,
+    share,
 )
 from booking.templating import language_name
 
@@ -57,6 +58,7 @@ MONTH_LABELS = {
 TABLE_KEYS = (
     "summary",
     "channels",
+    "quota",
     "services",
     "outcomes",
     "lead_time",
@@ -129,9 +131,10 @@ def build_tables(
     service_names: dict[int, str],
     office_names: dict[int, str],
     months: list[str],
+    quotas: dict[int, int] | None = None,
 ) -> list[Table]:
     """Every table of the page, in order; `office_names` with one office leaves out the
-    per-office table."""
+    per-office table, `quotas` (service → phone_quota_percent) without one the quota table."""
     f = figures
     summary = Table("summary", str(_l("Key figures")), [str(_l("Figure")), str(_l("Value"))])
     summary.rows = [
@@ -158,6 +161,35 @@ def build_tables(
         chart_column=0,
     )
     channels.rows = [(str(CHANNEL_LABELS[key]), [count(f.by_channel[key])]) for key in CHANNELS]
+
+    quota = Table(
+        "quota",
+        str(_l("Phone and desk bookings against the channel quota")),
+        [
+            str(_l("Service")),
+            str(_l("Times kept for phone and desk")),
+            str(_l("Appointments (not cancelled)")),
+            str(_l("by phone or at the desk")),
+            str(_l("Share by phone or at the desk")),
+        ],
+    )
+    for service_id, percent_kept in sorted(
+        (quotas or {}).items(), key=lambda item: service_names.get(item[0], "")
+    ):
+        channels_of = f.by_service_channel.get(service_id) or {}
+        total = sum(channels_of.values())
+        offline = channels_of.get("phone", 0) + channels_of.get("desk", 0)
+        quota.rows.append(
+            (
+                service_names.get(service_id, "?"),
+                [
+                    percent(percent_kept / 100),
+                    count(total),
+                    count(offline),
+                    percent(share(offline, total)),
+                ],
+            )
+        )
 
     outcome_columns = [str(OUTCOME_LABELS[key]) for key in OUTCOMES]
     services = Table(
@@ -278,6 +310,8 @@ def build_tables(
     ]
 
     tables = [summary, channels, services, outcomes, lead, languages, queue, callbacks, by_month]
+    if quota.rows:
+        tables.insert(2, quota)
     if len(office_names) > 1:
         by_office = Table(
             "offices", str(_l("By office")), [str(_l("Office")), *month_columns], chart_column=0

@@ -108,11 +108,14 @@ def tables_for(scope: Scope, period: Period) -> list[Table]:
     )
     office_names = {office.id: office.name for office in scope.offices}
     service_names = {}
+    quotas = {}
     for service in db.session.scalars(select(Service).where(Service.office_id.in_(ids))):
         # The same service name at two offices: say which.
         suffix = f" ({office_names[service.office_id]})" if len(ids) > 1 else ""
         service_names[service.id] = service.name + suffix
-    return build_tables(figures, service_names, office_names, period.months())
+        if service.phone_quota_percent:
+            quotas[service.id] = service.phone_quota_percent
+    return build_tables(figures, service_names, office_names, period.months(), quotas)
 
 
 def render_page(scope: Scope):

@@ -10,7 +10,7 @@ repeat or overlap on the daylight-saving days, and a wall-clock time that does n
 import bisect
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -235,6 +235,58 @@ def free_slots(
         Slot(slot, slot + length, tuple(ids) if len(ids) == 1 else tuple(sorted(set(ids))))
         for slot, ids in sorted(pool.items())
     ]
+
+
+def grid_starts(
+    rules: BookingRules,
+    first_day: date,
+    last_day: date,
+    hours: Iterable[HoursRule],
+    closed_days: Iterable[date],
+    tz: ZoneInfo = BERLIN,
+) -> list[int]:
+    """Every slot time of the days as if nobody were booked and without notice or horizon:
+    what the channel quota is counted on, so it never moves with bookings or the clock."""
+    start = datetime.combine(first_day, time(), tzinfo=tz)
+    whole = replace(rules, min_notice_hours=0, horizon_days=(last_day - first_day).days + 1)
+    return [
+        slot.start_ts
+        for slot in free_slots(whole, first_day, last_day, hours, [], closed_days, start, tz)
+    ]
+
+
+def phone_held_starts(starts: Iterable[int], percent: int, tz: ZoneInfo = BERLIN) -> frozenset[int]:
+    """The slot times kept for phone and desk bookings: `percent` of each day's slot times
+    (rounded half up), spread over the day (the middle time of each of k equal parts).
+
+    Depends on the day's grid only (grid_starts), so the same times stay held however many
+    are booked, and a day of 10 times at 20 % holds its 3rd and 8th, not the last two.
+    """
+    if percent <= 0:
+        return frozenset()
+    by_day: dict[date, list[int]] = {}
+    for start in sorted(set(starts)):
+        by_day.setdefault(to_utc(start).astimezone(tz).date(), []).append(start)
+    held: set[int] = set()
+    for day_starts in by_day.values():
+        n = len(day_starts)
+        k = min(n, (n * percent * 2 + 100) // 200)
+        held.update(day_starts[(2 * i + 1) * n // (2 * k)] for i in range(k))
+    return frozenset(held)
+
+
+def release_ts(start_ts: int, release_hours_before: int) -> int:
+    """When a held slot time opens to online booking: real hours before it (UTC arithmetic,
+    so a night with a daylight-saving change counts as the 23 or 25 hours it really has)."""
+    return start_ts - release_hours_before * 3600
+
+
+def unreleased(held: Iterable[int], now: datetime, release_hours_before: int) -> frozenset[int]:
+    """The held slot times that online booking may not have yet at `now`."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    now_ts = now.timestamp()
+    return frozenset(s for s in held if now_ts < release_ts(s, release_hours_before))
 
 
 def rank_caseworkers(

@@ -30,7 +30,10 @@ from booking.schedule.engine import (
     Slot,
     consultation_occurrences,
     free_slots,
+    grid_starts,
     merge_busy,
+    phone_held_starts,
+    unreleased,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
 from booking.schedule.inputs_cache import app_cache, current_versions
@@ -237,6 +240,22 @@ def load_static_inputs(
     )
 
 
+def held_for_phone(
+    service: Service, first: date, last: date, now: datetime, inputs: SlotInputs | None = None
+) -> frozenset[int]:
+    """Slot times (epoch seconds) between two local dates that the channel quota still keeps
+    from online booking at `now`; counted on the pooled grid of all the service's caseworkers."""
+    if not service.phone_quota_percent:
+        return frozenset()
+    if inputs is None:
+        inputs = slot_inputs(service, first, last)
+    if inputs is None:
+        return frozenset()
+    grid = grid_starts(booking_rules(service), first, last, inputs.hours, inputs.closed)
+    held = phone_held_starts(grid, service.phone_quota_percent)
+    return unreleased(held, now, service.release_hours_before)
+
+
 def find_free_slots(
     service: Service,
     first: date,
@@ -244,14 +263,21 @@ def find_free_slots(
     now: datetime,
     staff_id: int | None = None,
     exclude_appointment_id: int | None = None,
+    online: bool = False,
 ) -> list[Slot]:
-    """Free slots of a service (pooled, or of one caseworker) between two local dates."""
+    """Free slots of a service (pooled, or of one caseworker) between two local dates;
+    `online`: without the times the channel quota keeps for phone and desk."""
     inputs = slot_inputs(service, first, last, staff_id, exclude_appointment_id)
     if inputs is None:
         return []
-    return free_slots(
+    slots = free_slots(
         booking_rules(service), first, last, inputs.hours, inputs.busy, inputs.closed, now
     )
+    if online and service.phone_quota_percent:
+        pooled = inputs if staff_id is None else None  # the quota counts the whole pool
+        held = held_for_phone(service, first, last, now, pooled)
+        slots = [slot for slot in slots if slot.start_ts not in held]
+    return slots
 
 
 def grid_and_free_slots(

@@ -65,6 +65,8 @@ class ServiceSpec:
     min_notice_hours: int = 24
     horizon_days: int = 60
     max_open_bookings_per_contact: int = 2
+    phone_quota_percent: int = 0
+    release_hours_before: int = 48
     public: bool = True
     translations: dict = field(default_factory=dict)
 
@@ -320,6 +322,8 @@ def _parse_service(entry: _Entry) -> ServiceSpec | None:
             "min_notice_hours",
             "horizon_days",
             "max_open_bookings_per_contact",
+            "phone_quota_percent",
+            "release_hours_before",
             "public",
         }
     )
@@ -337,6 +341,8 @@ def _parse_service(entry: _Entry) -> ServiceSpec | None:
         min_notice_hours=entry.integer("min_notice_hours", 24, 0, 720),
         horizon_days=entry.integer("horizon_days", 60, 1, 365),
         max_open_bookings_per_contact=entry.integer("max_open_bookings_per_contact", 2, 1, 20),
+        phone_quota_percent=entry.integer("phone_quota_percent", 0, 0, 100),
+        release_hours_before=entry.integer("release_hours_before", 48, 0, 720),
         public=entry.boolean("public", True),
     )
     if None in (slug, office, name, minutes):

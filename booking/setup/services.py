@@ -135,6 +135,8 @@ def _apply_services(plan, offices, report, problems) -> dict[str, Service]:
             "min_notice_hours": spec.min_notice_hours,
             "horizon_days": spec.horizon_days,
             "max_open_bookings_per_contact": spec.max_open_bookings_per_contact,
+            "phone_quota_percent": spec.phone_quota_percent,
+            "release_hours_before": spec.release_hours_before,
             "public": spec.public,
             "translations": spec.translations,
         }
