@@ -175,6 +175,10 @@ def _register_features(app: Flask) -> None:
     from booking.setup import cli as setup_cli
     from booking.staff import views as staff_views
     from booking.waiting import views as waiting_views
+    from booking.waitlist import hooks as waitlist_hooks  # noqa: F401
+    from booking.waitlist import models as waitlist_models  # noqa: F401
+    from booking.waitlist import public as waitlist_public
+    from booking.waitlist import views as waitlist_views
 
     input_guard.init_app(app)  # refuses unusable input before any lock; `int` for the routes
     transactions.init_lock(app)  # a writing request takes the lock before any database read
@@ -199,6 +203,8 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(notify_views.bp)
     app.register_blueprint(callback_views.bp)
     app.register_blueprint(waiting_views.bp)
+    app.register_blueprint(waitlist_views.bp)
+    app.register_blueprint(waitlist_public.bp)
     app.register_blueprint(callback_api.bp)
     app.register_blueprint(callback_public.bp)
     app.register_blueprint(accessibility_public.bp)

@@ -86,6 +86,10 @@ class DefaultConfig:
     SMS_GATEWAY_TOKEN = ""
     SMS_SENDER = "Sprechstunde"
     REMINDER_HOURS_BEFORE = 24
+    # Waiting list: a freed time is held for the family this many working hours of the office;
+    # an entry without an offer taken ends after this many days (with a message).
+    WAITLIST_HOLD_HOURS = 2
+    WAITLIST_ENTRY_DAYS = 60
     OUTBOX_MAX_ATTEMPTS = 8
     WORKER_INTERVAL_SECONDS = 60
     # Every absolute link (messages, manage links, calendar feeds) starts with this address;

@@ -68,6 +68,9 @@ OUTBOX_KIND_LABELS = {
     "staff_cancelled": _l("notice to staff: cancelled"),
     "staff_moved": _l("notice to staff: moved"),
     "staff_agenda": _l("daily agenda"),
+    "waitlist_joined": _l("waiting list: on the list"),
+    "waitlist_offer": _l("waiting list: a time offered"),
+    "waitlist_expired": _l("waiting list: place ended"),
 }
 OUTBOX_STATUS_LABELS = {
     "pending": _l("waiting"),
@@ -78,6 +81,14 @@ OUTBOX_STATUS_LABELS = {
 OUTBOX_CHANNEL_LABELS = {"email": _l("email"), "sms": _l("SMS")}
 # Features add their own codes (booking/callbacks/labels.py, booking/waiting/labels.py).
 AUDIT_ACTION_LABELS = {
+    "waitlist.joined": _l("waiting list: family added"),
+    "waitlist.left": _l("waiting list: family left or taken off"),
+    "waitlist.offered": _l("waiting list: time offered and held"),
+    "waitlist.accepted": _l("waiting list: offer taken"),
+    "waitlist.declined": _l("waiting list: offer declined"),
+    "waitlist.processed": _l("waiting list processed"),
+    "waitlist.refused": _l("waiting list: entry refused"),
+    "waitlist.viewed": _l("waiting list viewed"),
     "absence.added": _l("absence added"),
     "absence.deleted": _l("absence deleted"),
     "appointment.viewed": _l("appointment viewed"),

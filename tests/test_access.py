@@ -61,6 +61,10 @@ def test_public_routes_are_the_known_few(app):
         "finder.find_welcome_point",  # quarters and Welcome Points, no personal data
         "finder.earliest",
         "finder.free_days",
+        "waitlist_public.join",  # the waiting list's form, like booking
+        "waitlist_public.entry",  # guarded by its secret token (leave link)
+        "waitlist_public.leave",
+        "waitlist_public.offer",  # guarded by the offer's secret token
     }
 
 

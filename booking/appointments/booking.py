@@ -38,7 +38,7 @@ from booking.offices.models import Service
 from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
-from booking.schedule.services import grid_and_free_slots, held_for_phone
+from booking.schedule.services import grid_and_free_slots, held_for_phone, time_is_held
 
 MAX_NOTE = 500
 MAX_NAME = 120
@@ -256,6 +256,22 @@ def _lock_contacts(keys: list[str]) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
+def lock_caseworker(staff_id: int) -> None:
+    """Serialise whoever takes a caseworker's time (a booking, a move, a waiting-list hold)
+    until the transaction ends: appointments and holds live in two tables, so the database's
+    overlap constraint alone cannot keep a hold and a booking apart. SQLite runs one writer at
+    a time anyway; PostgreSQL takes an advisory transaction lock per caseworker."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        lock_id = _advisory_lock_id(f"staff:{staff_id}")
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+def _free_of_holds(staff_id: int, start: datetime, busy_until: datetime) -> bool:
+    """After the caseworker's lock: no waiting-list family holds this time meanwhile."""
+    lock_caseworker(staff_id)
+    return not time_is_held(staff_id, start, busy_until)
+
+
 def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime) -> None:
     keys = {"email": email_key(family.email), "phone": phone_key(family.phone)}
     _lock_contacts([f"{kind}:{key}" for kind, key in keys.items() if key])
@@ -296,6 +312,8 @@ def record_refusal(service: Service, reason: str) -> None:
 def _insert_first_free(appointment: Appointment, candidates: list[int]) -> None:
     """Give the appointment to the first candidate the database accepts."""
     for staff_id in candidates:
+        if not _free_of_holds(staff_id, appointment.starts_at, appointment.busy_until):
+            continue  # held for a waiting-list family meanwhile
         appointment.staff_id = staff_id
         try:
             with db.session.begin_nested():
@@ -317,8 +335,13 @@ def book_appointment(
     staff_id: int | None = None,
     actor: StaffUser | None = None,
     idempotency_key: str | None = None,
+    from_offer: bool = False,
 ) -> Booking:
-    """Book `start` for a family; the caller commits. Raises an AppointmentError subclass."""
+    """Book `start` for a family; the caller commits. Raises an AppointmentError subclass.
+
+    from_offer: a waiting-list family takes the time held for them (booking/waitlist), which
+    the channel quota and the minimum notice no longer keep from them.
+    """
     if start.tzinfo is None:
         raise NotASlot(_l("The time needs a time zone."), field="start")
     start = start.astimezone(UTC)  # instants are UTC everywhere inside
@@ -430,7 +453,10 @@ def move_appointment(
     old = (appointment.starts_at, appointment.staff_id)
     retire_token(appointment, now)  # the old link then says "moved" instead of "not found"
     token = secrets.token_urlsafe(24)
+    busy_span = timedelta(minutes=service.minutes + service.buffer_minutes)
     for staff_id in candidates:
+        if not _free_of_holds(staff_id, start, start + busy_span):
+            continue
         try:
             with db.session.begin_nested():
                 appointment.staff_id = staff_id

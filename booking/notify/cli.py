@@ -9,6 +9,7 @@ from booking.extensions import db
 from booking.notify.sender import send_pending
 from booking.notify.services import queue_daily_agendas, queue_reminders
 from booking.privacy.services import purge_personal_data
+from booking.waitlist.services import process_waitlist
 
 outbox_cli = AppGroup("outbox", help="Send the messages waiting in the outbox.")
 reminders_cli = AppGroup("reminders", help="Queue appointment reminders.")
@@ -48,13 +49,18 @@ def agenda_queue() -> None:
 @click.option("--once", is_flag=True, help="One round, then exit (for tests and cron).")
 @with_appcontext
 def worker_command(once: bool) -> None:
-    """Queue reminders, send the outbox and erase expired personal data, in a loop."""
+    """Queue reminders, run the waiting list, send the outbox and erase expired personal
+    data, in a loop."""
     interval = int(current_app.config["WORKER_INTERVAL_SECONDS"])
     while True:
         queued = queue_reminders(utcnow())
         db.session.commit()
         if queued:
             click.echo(f"queued {queued} reminder(s)")
+        offered = process_waitlist(utcnow())  # holds past their time, entries past their days
+        db.session.commit()
+        if offered.anything:
+            click.echo(offered.summary())
         run_send()
         purged = purge_personal_data(utcnow())
         db.session.commit()

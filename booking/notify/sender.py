@@ -115,6 +115,8 @@ def manage_link(message: OutboxMessage) -> str:
     """The family's manage link, from the sealed token and the site's public address."""
     token = unseal(message.sealed_manage_token, MANAGE_TOKEN_PURPOSE)
     # A token sealed under another SECRET_KEY cannot be opened: the site's address instead.
+    if token and token.startswith("/"):  # a whole path (a waiting-list link), not a manage token
+        return public_url(token)
     return public_url(f"/manage/{token}") if token else public_url("/")
 
 

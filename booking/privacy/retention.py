@@ -28,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     Rule("cancelled_appointments", 30),
     Rule("callback_requests", 30, "CALLBACK_RETENTION_DAYS_AFTER_CLOSING"),
     Rule("walk_in_queue", 0),  # days after the day of the visit: 0 is the end of that day
+    Rule("waitlist_entries", 30),  # days after the entry ended (left, booked or expired)
     Rule("outbox_messages", 30, "OUTBOX_RETENTION_DAYS"),
     Rule("audit_entries", 365),
     Rule("login_records", 90),

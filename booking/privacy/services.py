@@ -21,6 +21,7 @@ from booking.privacy.retention import (
 )
 from booking.public.models import RetiredToken
 from booking.waiting.services import purge_queue
+from booking.waitlist.services import purge_waitlist
 
 ERASED_NAME = "–"
 
@@ -38,6 +39,7 @@ class PurgeReport:
     cancelled: int = 0  # cancelled_appointments
     audit_entries: int = 0  # audit_entries
     login_records: int = 0  # login_records
+    waitlist: int = 0  # waitlist_entries
 
     def per_rule(self) -> dict[str, int]:
         return {
@@ -45,6 +47,7 @@ class PurgeReport:
             "cancelled_appointments": self.cancelled,
             "callback_requests": self.callbacks,
             "walk_in_queue": self.queue_entries,
+            "waitlist_entries": self.waitlist,
             "outbox_messages": self.messages,
             "audit_entries": self.audit_entries,
             "login_records": self.login_records,
@@ -126,6 +129,7 @@ def purge_personal_data(now: datetime) -> PurgeReport:
         delete(IdempotentAnswer).where(IdempotentAnswer.created_at <= now - KEEP_ANSWERS_FOR)
     ).rowcount
     report.queue_entries = purge_queue(queue_cutoff_day(now, days["walk_in_queue"]), now)
+    report.waitlist = purge_waitlist(now, days["waitlist_entries"])
     report.feedback = purge_feedback(now)
     report.login_records, report.audit_entries = purge_audit(
         login_cutoff(now, days["login_records"]), audit_cutoff(now, days["audit_entries"])

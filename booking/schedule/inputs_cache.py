@@ -35,6 +35,8 @@ GLOBAL_TABLES = frozenset(
     }
 )
 APPOINTMENT_TABLE = "appointment"
+# Tables of busy time per caseworker and service (appointments, waiting-list holds).
+SERVICE_TABLES = frozenset({APPOINTMENT_TABLE, "waitlist_offer"})
 CHANGED = "schedule_changed"  # session.info key: this transaction changed schedule data
 PENDING = "schedule_versions_pending"  # session.info key: what to bump at commit
 MAX_ENTRIES = 512
@@ -141,7 +143,7 @@ def _after_flush(session: Session, _context) -> None:
     everything = False
     for instance in (*session.new, *session.dirty, *session.deleted):
         table = _table_of(instance)
-        if table == APPOINTMENT_TABLE:
+        if table in SERVICE_TABLES:
             if instance in session.dirty and not session.is_modified(instance):
                 continue
             if instance.service_id is not None:
@@ -166,7 +168,7 @@ def _bulk_statement(state) -> None:
         return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
-    if name == APPOINTMENT_TABLE or name in GLOBAL_TABLES:
+    if name in SERVICE_TABLES or name in GLOBAL_TABLES:
         state.session.info[CHANGED] = True
         _pending(state.session)["everything"] = True
 

@@ -138,7 +138,30 @@ def busy_times(
         Busy(row.staff_id, row.starts_at, row.busy_until)
         for row in db.session.execute(appointments)
     ]
-    return busy + absence_busy(staff_ids, start, end)
+    return busy + held_offers(staff_ids, start, end) + absence_busy(staff_ids, start, end)
+
+
+def held_offers(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
+    """Times held for a waiting-list family (booking/waitlist): busy for everyone else until
+    the offer is taken, declined or has expired (the worker ends it)."""
+    from booking.waitlist.models import OfferState, WaitlistOffer
+
+    rows = db.session.execute(
+        select(WaitlistOffer.staff_id, WaitlistOffer.starts_at, WaitlistOffer.busy_until).where(
+            WaitlistOffer.staff_id.in_(list(staff_ids)),
+            WaitlistOffer.state == OfferState.OFFERED,
+            WaitlistOffer.starts_at < end,
+            WaitlistOffer.starts_at > start - MAX_BUSY_SPAN,
+            WaitlistOffer.busy_until > start,
+        )
+    )
+    return [Busy(row.staff_id, row.starts_at, row.busy_until) for row in rows]
+
+
+def time_is_held(staff_id: int, start: datetime, busy_until: datetime) -> bool:
+    """Does an open waiting-list offer hold part of this time of the caseworker? Asked again
+    after the caseworker's lock (lock_caseworker), so a hold and a booking never both win."""
+    return bool(held_offers([staff_id], start, busy_until))
 
 
 def booking_rules(service: Service) -> BookingRules:

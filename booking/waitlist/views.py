@@ -1,0 +1,129 @@
+"""Staff: the waiting list per service (length, median time to an offer, who holds which
+offer), and reception putting a caller on it from the desk or a callback request."""
+
+from babel.dates import get_day_names
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from booking.appointments.booking import InvalidFamilyDetails, check_family_details
+from booking.appointments.models import Channel
+from booking.audit.services import record_event
+from booking.auth.forms import ConfirmForm
+from booking.callbacks.services import national_format
+from booking.core.access import staff_required
+from booking.core.forms import attach_field_errors, get_or_404
+from booking.core.transactions import writes
+from booking.db import utcnow
+from booking.desk.views import callback_or_abort, my_services, service_or_403
+from booking.extensions import db
+from booking.public.forms import language_choices
+from booking.waitlist.forms import wish_choices
+from booking.waitlist.models import EntryStatus, WaitlistEntry
+from booking.waitlist.services import (
+    WaitlistError,
+    check_wishes,
+    join_waitlist,
+    leave_waitlist,
+    service_list,
+)
+from booking.waitlist.staff_forms import StaffWaitlistForm
+
+bp = Blueprint("waitlist", __name__, url_prefix="/waitlist")
+
+
+@bp.route("/")
+@staff_required
+def index():
+    services = my_services()
+    counts = dict(
+        db.session.execute(
+            select(WaitlistEntry.service_id, db.func.count())
+            .where(
+                WaitlistEntry.status == EntryStatus.WAITING,
+                WaitlistEntry.service_id.in_([s.id for s in services]),
+            )
+            .group_by(WaitlistEntry.service_id)
+        ).all()
+    )
+    return render_template("waitlist/index.html", services=services, counts=counts)
+
+
+@bp.route("/service/<slug>")
+@staff_required
+@writes
+def service(slug: str):
+    found = service_or_403(slug)
+    listing = service_list(found)
+    record_event("waitlist.viewed", actor=current_user._get_current_object(), obj=found)
+    return render_template(
+        "waitlist/service.html",
+        listing=listing,
+        weekday_names=get_day_names("abbreviated", locale=get_locale()),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/service/<slug>/add", methods=["GET", "POST"])
+@staff_required
+def add(slug: str):
+    found = service_or_403(slug)
+    form = StaffWaitlistForm()
+    form.language.choices = language_choices()
+    wish_choices(form)
+    raw = request.args.get("callback") if request.method == "GET" else form.callback.data
+    callback = callback_or_abort(raw, found.office)
+    if request.method == "GET" and callback is not None:
+        form.callback.data = str(callback.id)
+        form.channel.data = Channel.PHONE.value
+        form.name.data = callback.caller_name
+        form.phone.data = national_format(callback.phone)
+        form.email.data = callback.email or ""
+        if callback.language in dict(form.language.choices):
+            form.language.data = callback.language
+        form.interpreter_needed.data = callback.interpreter_needed
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                family = check_family_details(
+                    form.name.data,
+                    form.email.data,
+                    form.phone.data,
+                    form.language.data,
+                    form.interpreter_needed.data,
+                    "",
+                    require_contact=False,
+                )
+                weekdays, day_parts = check_wishes(form.weekdays.data, form.day_parts.data)
+            except InvalidFamilyDetails as error:
+                attach_field_errors(form, error.errors)
+            except WaitlistError as error:
+                attach_field_errors(form, {error.field: error.message})
+            else:
+                entry, _token = join_waitlist(
+                    found,
+                    family,
+                    weekdays,
+                    day_parts,
+                    utcnow(),
+                    channel=Channel(form.channel.data),
+                    actor=current_user._get_current_object(),
+                    callback_id=callback.id if callback else None,
+                )
+                flash(_("%(name)s is on the waiting list.", name=entry.family_name), "success")
+                return redirect(url_for(".service", slug=found.slug))
+    return render_template("waitlist/add.html", service=found, form=form, callback=callback), status
+
+
+@bp.route("/entry/<int:entry_id>/remove", methods=["POST"])
+@staff_required
+def remove(entry_id: int):
+    entry = get_or_404(WaitlistEntry, entry_id)
+    service_or_403(entry.service.slug)
+    leave_waitlist(entry, utcnow(), actor=current_user._get_current_object())
+    flash(_("Taken off the waiting list."), "success")
+    return redirect(url_for(".service", slug=entry.service.slug))

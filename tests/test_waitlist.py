@@ -1,0 +1,318 @@
+"""The waiting list: joining, offers in order with a hold counted in working hours, taking
+or declining an offer, expiry after 60 days, the purge, and the staff list."""
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.appointments.booking import (
+    SlotTaken,
+    book_appointment,
+    cancel_by_family,
+    check_family_details,
+)
+from booking.appointments.models import Appointment, AppointmentStatus, Channel
+from booking.auth.models import Role, StaffUser
+from booking.core.sealed import unseal
+from booking.extensions import db
+from booking.notify.models import MANAGE_TOKEN_PURPOSE, OutboxMessage
+from booking.privacy.services import purge_personal_data
+from booking.schedule.models import WeeklyHours
+from booking.schedule.services import find_free_slots
+from booking.waitlist.models import (
+    AFTERNOON,
+    MORNING,
+    EntryStatus,
+    OfferState,
+    WaitlistEntry,
+    WaitlistOffer,
+)
+from booking.waitlist.services import join_waitlist, process_waitlist
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2027, 3, 1, 7, tzinfo=UTC)  # Monday 08:00 in Berlin
+NINE, TEN, ELEVEN = (datetime(2027, 3, 4, h, tzinfo=BERLIN) for h in (9, 10, 11))  # Thursday
+THURSDAY = 1 << 3
+
+
+@pytest.fixture
+def full_service(bookable_service, make_staff):
+    """The § 35a service booked out on Thursday (9, 10, 11), and a colleague at the office
+    who works Monday to Friday 08:00-16:00 (the office's working hours for the hold)."""
+    colleague = make_staff(Role.CASEWORKER, offices=[bookable_service.office])
+    for day in range(5):
+        db.session.add(
+            WeeklyHours(
+                staff_id=colleague.id,
+                office_id=bookable_service.office_id,
+                weekday=day,
+                start_time=time(8),
+                end_time=time(16),
+            )
+        )
+    bookable_service.horizon_days = 4  # Thursday 4 March is the only bookable day
+    db.session.commit()
+    for n, start in enumerate((NINE, TEN, ELEVEN)):
+        book_appointment(bookable_service, start, family(f"booked{n}"), NOW)
+    db.session.commit()
+    return bookable_service
+
+
+def family(name: str, language: str = "de", email: str | None = None):
+    return check_family_details(name, email or f"{name}@example.org", None, language, False, "")
+
+
+def join(service, name: str, language: str = "de", weekdays=THURSDAY, parts=MORNING, at=NOW):
+    entry, token = join_waitlist(service, family(name, language), weekdays, parts, at)
+    db.session.commit()
+    return entry, token
+
+
+def messages(kind: str) -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def offer_path(message: OutboxMessage) -> str:
+    return unseal(message.sealed_manage_token, MANAGE_TOKEN_PURPOSE)
+
+
+def cancel(start: datetime, at: datetime) -> None:
+    appointment = db.session.scalar(select(Appointment).where(Appointment.starts_at == start))
+    cancel_by_family(appointment, at)
+    db.session.commit()
+
+
+def open_offers() -> list[WaitlistOffer]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(select(WaitlistOffer).where(WaitlistOffer.state == OfferState.OFFERED))
+    )
+
+
+def test_a_cancelled_time_goes_to_the_first_suitable_family_and_is_held(full_service, client):
+    first, _ = join(full_service, "afternoons", parts=AFTERNOON)  # joined first, does not suit
+    second, _ = join(full_service, "haddad", "ar", at=NOW + timedelta(minutes=1))
+    third, _ = join(full_service, "third", at=NOW + timedelta(minutes=2))
+    with freeze_time(NOW):
+        cancel(TEN, NOW)  # the cancellation itself makes the offer, in its transaction
+    [offer] = open_offers()
+    assert (offer.entry_id, offer.starts_at) == (second.id, TEN)
+    # Two working hours from Monday 08:00 (the colleague's hours count for the office).
+    assert offer.hold_until == datetime(2027, 3, 1, 10, tzinfo=BERLIN)
+    # In the family's language (Arabic), with the link only as a placeholder.
+    [message] = messages("waitlist_offer")
+    assert message.recipient == "haddad@example.org"
+    assert "[manage-link]" in message.body_text and "/waitlist/offer/" in offer_path(message)
+    assert "وقت" in message.body_text  # Arabic text
+    # Hidden from everyone else: online, at the desk, and a booking of it is refused.
+    with freeze_time(NOW):
+        online = client.get("/api/v1/slots?service=beratung-35a&from=2027-03-04&to=2027-03-04")
+        assert online.json["slots"] == []
+        assert find_free_slots(full_service, TEN.date(), TEN.date(), NOW) == []
+        with pytest.raises(SlotTaken):
+            book_appointment(full_service, TEN, family("desk"), NOW, channel=Channel.DESK)
+        db.session.rollback()
+    # Running again (a worker round) changes nothing: idempotent.
+    with freeze_time(NOW + timedelta(minutes=5)):
+        process_waitlist(NOW + timedelta(minutes=5))
+        db.session.commit()
+    assert len(open_offers()) == 1 and len(messages("waitlist_offer")) == 1
+    # The hold ends after two working hours: the worker offers the time to the next family.
+    later = datetime(2027, 3, 1, 10, tzinfo=BERLIN)
+    with freeze_time(later):
+        process_waitlist(later)
+        db.session.commit()
+    [nxt] = open_offers()
+    assert nxt.entry_id == third.id and nxt.starts_at == TEN
+    assert nxt.hold_until == datetime(2027, 3, 1, 12, tzinfo=BERLIN)
+    db.session.refresh(offer)
+    assert offer.state == OfferState.EXPIRED
+    # The second family stays on the list but does not get the time it let pass again.
+    with freeze_time(datetime(2027, 3, 1, 12, tzinfo=BERLIN)):
+        process_waitlist(datetime(2027, 3, 1, 12, tzinfo=BERLIN))
+        db.session.commit()
+    assert [o.entry_id for o in open_offers()] == []  # nobody left to take it: free again
+    db.session.refresh(second)
+    assert second.status == EntryStatus.WAITING
+    assert db.session.get(WaitlistEntry, first.id).first_offer_at is None
+
+
+def test_taking_the_offer_books_it_with_a_manage_link(full_service, client):
+    entry, _ = join(full_service, "petrovic", "uk")
+    with freeze_time(NOW):
+        cancel(TEN, NOW)
+        path = offer_path(messages("waitlist_offer")[0])
+        page = client.get(path)
+        assert page.status_code == 200 and "no-store" in page.headers["Cache-Control"]
+        response = client.post(path, data={"action": "accept"})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/manage/")
+    db.session.expire_all()
+    booked = db.session.scalar(
+        select(Appointment).where(
+            Appointment.starts_at == TEN, Appointment.status == AppointmentStatus.BOOKED
+        )
+    )
+    assert booked.family_name == "petrovic" and booked.language == "uk"
+    assert db.session.get(WaitlistEntry, entry.id).status == EntryStatus.BOOKED
+    assert not open_offers()
+    confirmation = messages("confirmation")[-1]
+    assert confirmation.appointment_id == booked.id
+    with freeze_time(NOW):
+        again = client.post(path, data={"action": "accept"})
+    assert again.status_code == 409  # taken once only
+
+
+def test_declining_moves_on_to_the_next(full_service, client):
+    join(full_service, "first")
+    second, _ = join(full_service, "second", at=NOW + timedelta(minutes=1))
+    with freeze_time(NOW):
+        cancel(TEN, NOW)
+        path = offer_path(messages("waitlist_offer")[0])
+        assert client.post(path, data={"action": "decline"}).status_code == 303
+    [offer] = open_offers()
+    assert offer.entry_id == second.id
+
+
+def test_join_page_confirmation_and_leave_link(bookable_service, client):
+    with freeze_time(NOW):
+        page = client.get("/book/beratung-35a/waitlist")
+        assert page.status_code == 200
+        response = client.post(
+            "/book/beratung-35a/waitlist",
+            data={
+                "name": "Familie Yılmaz",
+                "email": "yilmaz@example.org",
+                "language": "tr",
+                "weekdays": ["1", "3"],
+                "day_parts": ["1"],
+                "privacy_consent": "y",
+            },
+        )
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert re.fullmatch(r"/waitlist/[\w-]+\?done=joined", location)
+    entry = db.session.scalar(select(WaitlistEntry))
+    assert (entry.weekdays, entry.day_parts, entry.language) == (0b1010, MORNING, "tr")
+    assert entry.token_hash and entry.token_hash not in location  # only the hash is stored
+    [message] = messages("waitlist_joined")
+    assert offer_path(message) == location.split("?")[0]
+    assert "bekleme listesi" in message.body_text.lower()  # Turkish
+    token_page = client.get(location)
+    assert token_page.status_code == 200
+    left = client.post(location.split("?")[0] + "/leave")
+    assert left.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(WaitlistEntry, entry.id).status == EntryStatus.LEFT
+    # A form without days or consent keeps what was typed and says why.
+    with freeze_time(NOW):
+        refused = client.post(
+            "/book/beratung-35a/waitlist",
+            data={"name": "Familie X", "email": "x@example.org", "language": "de"},
+        )
+    assert refused.status_code == 422
+    assert 'value="Familie X"' in refused.get_data(as_text=True)
+
+
+def test_entries_expire_after_60_days_with_a_message_and_are_purged(bookable_service):
+    entry, _ = join(bookable_service, "old", "ru", parts=AFTERNOON)
+    with freeze_time(NOW + timedelta(days=59)):
+        process_waitlist(NOW + timedelta(days=59))
+        db.session.commit()
+    assert db.session.get(WaitlistEntry, entry.id).status == EntryStatus.WAITING
+    day60 = NOW + timedelta(days=60)
+    with freeze_time(day60):
+        process_waitlist(day60)
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(WaitlistEntry, entry.id).status == EntryStatus.EXPIRED
+    [message] = messages("waitlist_expired")
+    assert "60" in message.body_text and "листе ожидания" in message.body_text
+    with freeze_time(day60 + timedelta(days=29)):
+        purge_personal_data(day60 + timedelta(days=29))
+        db.session.commit()
+    assert db.session.get(WaitlistEntry, entry.id).email == "old@example.org"
+    with freeze_time(day60 + timedelta(days=31)):
+        report = purge_personal_data(day60 + timedelta(days=31))
+        db.session.commit()
+    assert report.per_rule()["waitlist_entries"] == 1
+    db.session.expire_all()
+    purged = db.session.get(WaitlistEntry, entry.id)
+    assert (purged.family_name, purged.email, purged.token_hash) == ("–", None, None)
+
+
+def test_staff_list_and_adding_a_caller(full_service, client, auth, make_staff):
+    reception = make_staff(Role.RECEPTION, offices=[full_service.office])
+    join(full_service, "online-family", at=NOW - timedelta(days=3))
+    with freeze_time(NOW):
+        auth.login(reception.email)
+        form = client.get("/waitlist/service/beratung-35a/add")
+        assert form.status_code == 200
+        response = client.post(
+            "/waitlist/service/beratung-35a/add",
+            data={
+                "channel": "phone",
+                "name": "Anrufer Kaya",
+                "phone": "0211 123456",
+                "language": "tr",
+                "weekdays": ["3"],
+                "day_parts": ["1", "2"],
+            },
+        )
+        assert response.status_code == 302
+        cancel(TEN, NOW)  # the online family joined first: it gets the offer
+        page = client.get("/waitlist/service/beratung-35a").get_data(as_text=True)
+    added = db.session.scalar(
+        select(WaitlistEntry).where(WaitlistEntry.family_name == "Anrufer Kaya")
+    )
+    assert added.channel == Channel.PHONE and added.created_by_id == reception.id
+    assert "Anrufer Kaya" in page and "online-family" in page
+    assert "3,0" in page or "3.0" in page  # median days from joining to the first offer
+    assert "10:00" in page  # who holds which offer
+
+
+def test_a_deleted_absence_and_new_hours_free_time_for_the_list(bookable_service, make_staff):
+    from datetime import date
+
+    from booking.schedule.models import AbsenceKind
+    from booking.schedule.services import add_absence, add_weekly_hours, delete_absence
+
+    bookable_service.horizon_days = 4
+    admin = make_staff(Role.ADMIN)
+    caseworker = db.session.scalar(select(StaffUser).where(StaffUser.role == Role.CASEWORKER))
+    with freeze_time(NOW):
+        absence = add_absence(
+            caseworker,
+            AbsenceKind.VACATION,
+            date(2027, 3, 4),
+            date(2027, 3, 4),
+            None,
+            None,
+            "",
+            admin,
+        )
+        db.session.commit()
+        entry, _ = join(bookable_service, "waiting", parts=MORNING | AFTERNOON)
+        assert not open_offers()
+        delete_absence(absence, admin)  # the absence ends: Thursday's times are free again
+        db.session.commit()
+    [offer] = open_offers()
+    assert offer.entry_id == entry.id and offer.starts_at == NINE
+    # New hours on Friday afternoon reach the next family at once, too.
+    other, _ = join(bookable_service, "friday", weekdays=1 << 4, parts=AFTERNOON)
+    bookable_service.horizon_days = 5
+    with freeze_time(NOW):
+        add_weekly_hours(
+            caseworker, bookable_service.office, [4], time(13), time(14), None, None, admin
+        )
+        db.session.commit()
+    assert {o.entry_id for o in open_offers()} == {entry.id, other.id}
