@@ -316,3 +316,26 @@ def test_a_deleted_absence_and_new_hours_free_time_for_the_list(bookable_service
         )
         db.session.commit()
     assert {o.entry_id for o in open_offers()} == {entry.id, other.id}
+
+
+def test_reception_books_a_held_time_for_a_caller_without_email(
+    full_service, client, auth, make_staff
+):
+    reception = make_staff(Role.RECEPTION, offices=[full_service.office])
+    landline = check_family_details("Kaya", None, "0211 123456", "tr", False, "")
+    entry, _ = join_waitlist(full_service, landline, THURSDAY, MORNING, NOW, Channel.PHONE)
+    db.session.commit()
+    with freeze_time(NOW):
+        cancel(TEN, NOW)
+        assert messages("waitlist_offer") == []  # a landline gets no message: staff call
+        [offer] = open_offers()
+        auth.login(reception.email)
+        page = client.get("/waitlist/service/beratung-35a").get_data(as_text=True)
+        assert f"/waitlist/offer/{offer.id}/book" in page
+        response = client.post(f"/waitlist/offer/{offer.id}/book")
+    assert response.status_code == 302
+    db.session.expire_all()
+    appointment = db.session.get(WaitlistEntry, entry.id).appointment_id
+    booked = db.session.get(Appointment, appointment)
+    assert booked.starts_at == TEN and booked.channel == Channel.PHONE
+    assert booked.created_by_id == reception.id

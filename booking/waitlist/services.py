@@ -116,6 +116,8 @@ def join_waitlist(
     db.session.flush()
     record_event("waitlist.joined", actor=actor, obj=service, detail=f"entry {entry.id}")
     queue_waitlist_message(entry, "waitlist_joined", link_path=f"/waitlist/{token}")
+    # A suitable time free right now is offered at once, not only at the next worker round.
+    process_waitlist(now, {service.id}, lock=False)
     return entry, token
 
 
@@ -358,9 +360,10 @@ def _require_open(offer: WaitlistOffer, now: datetime) -> None:
         )
 
 
-def accept_offer(offer: WaitlistOffer, now: datetime) -> Booking:
-    """The family takes the held time: a normal booking with a manage link. The caller
-    commits; on an AppointmentError the caller rolls back and the offer stays open."""
+def accept_offer(offer: WaitlistOffer, now: datetime, actor: StaffUser | None = None) -> Booking:
+    """The family takes the held time (or staff book it for them, e.g. after a call): a
+    normal booking with a manage link. The caller commits; on an AppointmentError the
+    caller rolls back and the offer stays open."""
     begin_write()
     lock_caseworker(offer.staff_id)
     db.session.refresh(offer)
@@ -384,6 +387,7 @@ def accept_offer(offer: WaitlistOffer, now: datetime) -> Booking:
         now,
         channel=entry.channel,
         staff_id=offer.staff_id,
+        actor=actor,
         from_offer=True,
     )
     offer.appointment_id = booking.appointment.id
@@ -391,11 +395,11 @@ def accept_offer(offer: WaitlistOffer, now: datetime) -> Booking:
     entry.ended_at = now
     entry.appointment_id = booking.appointment.id
     db.session.flush()
-    record_event("waitlist.accepted", obj=offer.service, detail=f"entry {entry.id}")
+    record_event("waitlist.accepted", actor=actor, obj=offer.service, detail=f"entry {entry.id}")
     return booking
 
 
-def decline_offer(offer: WaitlistOffer, now: datetime) -> None:
+def decline_offer(offer: WaitlistOffer, now: datetime, actor: StaffUser | None = None) -> None:
     """The family does not want this time: it goes to the next suitable family."""
     begin_write()
     db.session.refresh(offer)
@@ -405,7 +409,9 @@ def decline_offer(offer: WaitlistOffer, now: datetime) -> None:
     offer.state = OfferState.DECLINED
     offer.decided_at = now
     db.session.flush()
-    record_event("waitlist.declined", obj=offer.service, detail=f"entry {offer.entry_id}")
+    record_event(
+        "waitlist.declined", actor=actor, obj=offer.service, detail=f"entry {offer.entry_id}"
+    )
 
 
 # Messages

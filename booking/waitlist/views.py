@@ -2,8 +2,8 @@
 offer), and reception putting a caller on it from the desk or a callback request."""
 
 from babel.dates import get_day_names
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
 from booking.callbacks.services import national_format
 from booking.core.access import staff_required
+from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors, get_or_404
 from booking.core.transactions import writes
 from booking.db import utcnow
@@ -21,10 +22,12 @@ from booking.desk.views import callback_or_abort, my_services, service_or_403
 from booking.extensions import db
 from booking.public.forms import language_choices
 from booking.waitlist.forms import wish_choices
-from booking.waitlist.models import EntryStatus, WaitlistEntry
+from booking.waitlist.models import EntryStatus, WaitlistEntry, WaitlistOffer
 from booking.waitlist.services import (
     WaitlistError,
+    accept_offer,
     check_wishes,
+    decline_offer,
     join_waitlist,
     leave_waitlist,
     service_list,
@@ -62,6 +65,11 @@ def service(slug: str):
         "waitlist/service.html",
         listing=listing,
         weekday_names=get_day_names("abbreviated", locale=get_locale()),
+        median_days=(
+            None
+            if listing.median_days is None
+            else format_decimal(listing.median_days, format="#,##0.0")
+        ),
         confirm=ConfirmForm(),
     )
 
@@ -127,3 +135,26 @@ def remove(entry_id: int):
     leave_waitlist(entry, utcnow(), actor=current_user._get_current_object())
     flash(_("Taken off the waiting list."), "success")
     return redirect(url_for(".service", slug=entry.service.slug))
+
+
+@bp.route("/offer/<int:offer_id>/<action>", methods=["POST"])
+@staff_required
+def decide(offer_id: int, action: str):
+    """Staff answer an offer for the family (who called, or has no email or mobile): book the
+    held time for them, or let it go to the next family."""
+    offer = get_or_404(WaitlistOffer, offer_id)
+    service_or_403(offer.service.slug)
+    if action not in ("book", "decline"):
+        abort(404)
+    actor = current_user._get_current_object()
+    try:
+        if action == "book":
+            booking = accept_offer(offer, utcnow(), actor=actor)
+            flash(_("Booked: %(ref)s.", ref=booking.appointment.reference), "success")
+            return redirect(url_for("appointments.detail", appointment_id=booking.appointment.id))
+        decline_offer(offer, utcnow(), actor=actor)
+        flash(_("The time goes to the next family."), "success")
+    except BookingError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    return redirect(url_for(".service", slug=offer.service.slug))

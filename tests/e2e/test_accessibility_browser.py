@@ -132,6 +132,7 @@ def public_paths(live_server, browser) -> list[str]:
         "/",
         "/book",
         "/book/beratung-35a",
+        "/book/beratung-35a/waitlist",
         "/offices/eingliederungshilfe",
         "/offices/eingliederungshilfe/callback",
         "/privacy",

@@ -11,6 +11,7 @@ PATHS = [
     "/",
     "/book",
     "/book/beratung-35a",
+    "/book/beratung-35a/waitlist",
     "/offices/eingliederungshilfe",
     "/offices/welcome-point-ratinger-strasse",
     "/offices/eingliederungshilfe/callback",
