@@ -27,6 +27,7 @@ from booking.offices.models import Office, Service
 from booking.public.forms import MaxChars
 from booking.schedule.models import Absence, Closure
 from booking.waiting.models import QueueEntry
+from booking.waitlist.models import WaitlistEntry
 
 # Which model's columns a form fills; None: the form stores no text of its own.
 FORM_MODELS = {
@@ -55,6 +56,8 @@ FORM_MODELS = {
     "notify.views.NotificationSettingsForm": None,
     "public.forms.CancelForm": Appointment,
     "public.forms.FamilyDetailsForm": Appointment,
+    "waitlist.forms.WaitlistForm": WaitlistEntry,
+    "waitlist.staff_forms.StaffWaitlistForm": WaitlistEntry,
     "public.forms.SlotChoiceForm": None,
     "privacy.forms.EraseForm": None,
     "privacy.forms.SubjectForm": None,
@@ -80,6 +83,8 @@ FIELD_COLUMNS = {
     "public.forms.CancelForm.reason": Appointment.__table__.c.cancel_reason,
     "public.forms.FamilyDetailsForm.form_key": Appointment.__table__.c.idempotency_key,
     "public.forms.FamilyDetailsForm.name": Appointment.__table__.c.family_name,
+    "waitlist.forms.WaitlistForm.name": WaitlistEntry.__table__.c.family_name,
+    "waitlist.staff_forms.StaffWaitlistForm.name": WaitlistEntry.__table__.c.family_name,
     "public.forms.FamilyDetailsForm.note": Appointment.__table__.c.family_note,
 }
 # An office's or service's text in another language fills the JSON map `translations`,
@@ -110,6 +115,8 @@ NOT_STORED = {
     "desk.forms.DeskBookingForm.shown_week": "parsed as a date",
     "public.forms.FamilyDetailsForm.start": "parsed as an instant",
     "public.forms.FamilyDetailsForm.website": "honeypot, never stored",
+    "waitlist.forms.WaitlistForm.website": "honeypot, never stored",
+    "waitlist.staff_forms.StaffWaitlistForm.callback": "a callback request id, looked up",
     "public.accessibility.FeedbackForm.form_key": "kept in the session only",
     "public.accessibility.FeedbackForm.website": "honeypot, never stored",
     "appointments.forms.MoveForm.week": "parsed as a date",
