@@ -116,6 +116,13 @@ ROUTES: dict[str, tuple[str, dict]] = {
     "waiting.queue": ("record", {"slug": "office_slug"}),
     "waiting.served": ("record", {"slug": "office_slug", "entry_id": "queue_entry"}),
     "waiting.walk_in": ("record", {"slug": "office_slug"}),
+    "waitlist.add": ("record", {"slug": "service_slug"}),
+    "waitlist.index": ("list", {}),
+    "waitlist.service": ("record", {"slug": "service_slug"}),
+    # Sample ids (this world has no waiting-list entries or offers yet): the role rule here;
+    # the office check is the service's (service_or_403, as for waitlist.service).
+    "waitlist.decide": ("city", {"offer_id": 1, "action": "decline"}),
+    "waitlist.remove": ("city", {"entry_id": 1}),
 }
 NOT_WALKED = {"auth.logout"}  # ends the session the walk needs; covered in test_auth
 
