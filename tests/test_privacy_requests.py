@@ -416,3 +416,73 @@ def test_the_data_protection_officer_finds_and_exports_read_only_and_is_audited(
     for event in events:
         assert "yilmaz" not in event.detail.lower() and "example.org" not in event.detail
     assert client.post("/admin/privacy/erase/confirm", data={"contact": EMAIL}).status_code == 403
+
+
+def test_waiting_list_places_are_found_exported_and_erased(client, auth, person):
+    from booking.waitlist.models import EntryStatus, OfferState, WaitlistEntry, WaitlistOffer
+
+    office = person["office"]
+    service_id = person["other"].service_id
+    caseworker_id = person["other"].staff_id
+
+    def place(name, email=None, phone=None, status=EntryStatus.WAITING):
+        entry = WaitlistEntry(
+            service_id=service_id,
+            office_id=office.id,
+            family_name=name,
+            email=email,
+            phone=phone,
+            language="ar",
+            status=status,
+            joined_at=at(1),
+            token_hash=f"{name}-hash".ljust(64, "0")[:64],
+        )
+        db.session.add(entry)
+        return entry
+
+    waiting = place("Fatma Y.", email="fatma.yilmaz@example.org")
+    ended = place("F. Y.", phone=PHONE_NATIONAL, status=EntryStatus.LEFT)
+    ended.ended_at = at(3)
+    stranger = place("Familie Anders", email="anders@example.org")
+    db.session.flush()
+    soon = datetime.now(UTC).replace(microsecond=0)  # the commit ends offers past their hold
+    offer = WaitlistOffer(
+        entry_id=waiting.id,
+        service_id=service_id,
+        staff_id=caseworker_id,
+        starts_at=soon + timedelta(days=10),
+        busy_until=soon + timedelta(days=10, minutes=30),
+        offered_at=soon,
+        hold_until=soon + timedelta(hours=2),
+        token_hash="o" * 64,
+    )
+    db.session.add(offer)
+    db.session.commit()
+
+    login(client, auth, person["staff"]["admin"])
+    page = search(client, EMAIL).get_data(as_text=True)
+    assert "Waiting list (1)" in page and "Fatma Y." in page and "Familie Anders" not in page
+    exported = json.loads(
+        client.post("/admin/privacy/export", data={"contact": PHONE_NATIONAL}).get_data(
+            as_text=True
+        )
+    )
+    (entry,) = exported["waitlist_entries"]
+    assert (entry["name"], entry["status"], entry["language"]) == ("F. Y.", "left", "ar")
+
+    done = client.post(
+        "/admin/privacy/erase",
+        data={"contact": EMAIL, "reason": "art17_request", "confirmed": "y"},
+    )
+    assert done.status_code == 303
+    assert "Waiting-list places erased: 1." in client.get(done.location).get_data(as_text=True)
+    db.session.expire_all()
+    erased = db.session.get(WaitlistEntry, waiting.id)
+    assert (erased.family_name, erased.email, erased.token_hash) == ("–", None, None)
+    # A place still waiting ends, and the time held for it goes back.
+    assert erased.status == EntryStatus.LEFT and erased.purged_at is not None
+    held = db.session.get(WaitlistOffer, offer.id)
+    assert held.state == OfferState.WITHDRAWN and held.token_hash is None
+    assert db.session.get(WaitlistEntry, stranger.id).email == "anders@example.org"
+    assert db.session.get(WaitlistEntry, ended.id).family_name == "F. Y."
+    assert "Waiting list (0)" in search(client, EMAIL).get_data(as_text=True)

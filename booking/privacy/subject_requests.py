@@ -19,6 +19,7 @@ from booking.notify.models import OutboxChannel, OutboxMessage
 from booking.privacy.subject import Subject
 from booking.public.models import RetiredToken
 from booking.waiting.models import QueueEntry
+from booking.waitlist.models import EntryStatus, OfferState, WaitlistEntry, WaitlistOffer
 
 ERASED_NAME = "–"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -31,6 +32,7 @@ class SubjectRecords:
     queue_entries: list[QueueEntry] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     feedback: list[AccessibilityFeedback] = field(default_factory=list)
+    waitlist_entries: list[WaitlistEntry] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -43,6 +45,7 @@ class SubjectRecords:
             "queue_entries": self.queue_entries,
             "messages": self.messages,
             "feedback": self.feedback,
+            "waitlist_entries": self.waitlist_entries,
         }
 
     def ids(self) -> str:
@@ -114,7 +117,18 @@ def find_records(subject: Subject) -> SubjectRecords:
         )
         if subject.matches(f.contact)
     ]
-    return SubjectRecords(appointments, callbacks, queue_entries, messages, feedback)
+    if subject.kind == "email":
+        places = select(WaitlistEntry).where(_by_email_domain(WaitlistEntry.email, subject))
+    else:
+        places = select(WaitlistEntry).where(WaitlistEntry.phone.is_not(None))
+    waitlist_entries = [
+        w
+        for w in db.session.scalars(places.order_by(WaitlistEntry.joined_at))
+        if subject.matches(w.email if subject.kind == "email" else w.phone)
+    ]
+    return SubjectRecords(
+        appointments, callbacks, queue_entries, messages, feedback, waitlist_entries
+    )
 
 
 def _when(value: datetime | None) -> str | None:
@@ -212,6 +226,35 @@ def records_as_json(records: SubjectRecords, now: datetime) -> dict:
             }
             for f in records.feedback
         ],
+        "waitlist_entries": [
+            {
+                "reference": w.reference,
+                "office": w.office.name,
+                "service": w.service.name,
+                "status": w.status.value,
+                "channel": w.channel.value,
+                "name": w.family_name,
+                "email": w.email,
+                "phone": w.phone,
+                "language": w.language,
+                "interpreter_needed": w.interpreter_needed,
+                "weekdays": [day for day in range(7) if w.weekdays & (1 << day)],
+                "day_parts": w.day_parts,
+                "joined_at": _when(w.joined_at),
+                "first_offer_at": _when(w.first_offer_at),
+                "ended_at": _when(w.ended_at),
+                "offers": [
+                    {
+                        "start": _when(o.starts_at),
+                        "offered_at": _when(o.offered_at),
+                        "hold_until": _when(o.hold_until),
+                        "state": o.state.value,
+                    }
+                    for o in w.offers
+                ],
+            }
+            for w in records.waitlist_entries
+        ],
     }
 
 
@@ -230,6 +273,7 @@ def erase_records(
             select(OutboxMessage.id).where(OutboxMessage.appointment_id.in_(appointment_ids))
         ).all()
     feedback_ids = [f.id for f in records.feedback]
+    waitlist_ids = [w.id for w in records.waitlist_entries]
     audit_detail = f"subject {subject.fingerprint}; {records.ids()}"
     if appointment_ids:
         db.session.execute(
@@ -296,12 +340,34 @@ def erase_records(
             .values(message=ERASED_MESSAGE, name=None, contact=None, page=None, purged_at=now)
             .execution_options(synchronize_session=False)
         )
+    if waitlist_ids:
+        # A place still waiting ends (its held time goes to the next family), then is blanked.
+        for entry in records.waitlist_entries:
+            if entry.status == EntryStatus.WAITING:
+                entry.status, entry.ended_at = EntryStatus.LEFT, now
+                for offer in entry.offers:
+                    if offer.state == OfferState.OFFERED:
+                        offer.state, offer.decided_at = OfferState.WITHDRAWN, now
+        db.session.flush()
+        db.session.execute(
+            update(WaitlistOffer)
+            .where(WaitlistOffer.entry_id.in_(waitlist_ids))
+            .values(token_hash=None)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id.in_(waitlist_ids))
+            .values(family_name=ERASED_NAME, email=None, phone=None, token_hash=None, purged_at=now)
+            .execution_options(synchronize_session=False)
+        )
     counts = {
         "appointments": len(appointment_ids),
         "callbacks": len(callback_ids),
         "queue_entries": len(queue_ids),
         "messages": deleted_messages,
         "feedback": len(feedback_ids),
+        "waitlist_entries": len(waitlist_ids),
     }
     record_event(
         "privacy.subject_erased",

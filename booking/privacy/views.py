@@ -137,4 +137,6 @@ def erase():
         ),
         "success",
     )
+    if counts["waitlist_entries"]:
+        flash(_("Waiting-list places erased: %(n)d.", n=counts["waitlist_entries"]), "success")
     return redirect(url_for(".index"), code=303)
