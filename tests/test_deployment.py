@@ -75,6 +75,8 @@ def test_make_run_prod_refuses_pending_migrations(tmp_path):
     env = production_env(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     env.pop("BOOKING_ENVIRONMENT")
     env["GUNICORN_BIND"] = f"127.0.0.1:{PORT}"
+    for inherited in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):  # an outer make's -s would hide the echo
+        env.pop(inherited, None)
     result = subprocess.run(
         # The virtual environment is there already: make must not reinstall it for this test.
         ["make", "--no-print-directory", "-o", ".venv/.runtime", "run-prod"],
@@ -154,9 +156,14 @@ def test_production_gunicorn_metrics_behind_the_token(server):
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 def test_make_run_prod_is_gunicorn_with_its_config():
     dry = subprocess.run(
-        ["make", "-n", "-o", ".venv/.runtime", "run-prod"],
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.runtime", "run-prod"],
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("BOOKING_")},
+        # Under `make test` the outer make's MAKEFLAGS/MAKELEVEL would add "Entering directory".
+        env={
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("BOOKING_") and k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+        },
         capture_output=True,
         text=True,
         check=True,
