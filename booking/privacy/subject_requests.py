@@ -19,7 +19,8 @@ from booking.notify.models import OutboxChannel, OutboxMessage
 from booking.privacy.subject import Subject
 from booking.public.models import RetiredToken
 from booking.waiting.models import QueueEntry
-from booking.waitlist.models import EntryStatus, OfferState, WaitlistEntry, WaitlistOffer
+from booking.waitlist.models import EntryStatus, WaitlistEntry, WaitlistOffer
+from booking.waitlist.services import end_entry
 
 ERASED_NAME = "–"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -344,10 +345,7 @@ def erase_records(
         # A place still waiting ends (its held time goes to the next family), then is blanked.
         for entry in records.waitlist_entries:
             if entry.status == EntryStatus.WAITING:
-                entry.status, entry.ended_at = EntryStatus.LEFT, now
-                for offer in entry.offers:
-                    if offer.state == OfferState.OFFERED:
-                        offer.state, offer.decided_at = OfferState.WITHDRAWN, now
+                end_entry(entry, EntryStatus.LEFT, now)
         db.session.flush()
         db.session.execute(
             update(WaitlistOffer)

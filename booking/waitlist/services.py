@@ -133,7 +133,7 @@ def open_offer(entry: WaitlistEntry) -> WaitlistOffer | None:
     return next((o for o in entry.offers if o.state == OfferState.OFFERED), None)
 
 
-def _end_entry(entry: WaitlistEntry, status: EntryStatus, now: datetime) -> None:
+def end_entry(entry: WaitlistEntry, status: EntryStatus, now: datetime) -> None:
     entry.status = status
     entry.ended_at = now
     offer = open_offer(entry)
@@ -147,7 +147,7 @@ def leave_waitlist(entry: WaitlistEntry, now: datetime, actor: StaffUser | None 
     db.session.refresh(entry)
     if entry.status != EntryStatus.WAITING:
         return  # leaving twice changes nothing
-    _end_entry(entry, EntryStatus.LEFT, now)
+    end_entry(entry, EntryStatus.LEFT, now)
     db.session.flush()
     record_event("waitlist.left", actor=actor, obj=entry.service, detail=f"entry {entry.id}")
 
@@ -281,7 +281,7 @@ def process_waitlist(
         )
     ).all()
     for entry in too_old:
-        _end_entry(entry, EntryStatus.EXPIRED, now)
+        end_entry(entry, EntryStatus.EXPIRED, now)
         queue_waitlist_message(entry, "waitlist_expired")
         report.expired_entries += 1
     db.session.flush()
