@@ -55,6 +55,7 @@ FORM_MODELS = {
     "desk.forms.DeskBookingForm": Appointment,
     "notify.views.NotificationSettingsForm": None,
     "public.forms.CancelForm": Appointment,
+    "public.forms.FamilyContactFields": Appointment,  # and WaitlistEntry, by its subclasses
     "public.forms.FamilyDetailsForm": Appointment,
     "waitlist.forms.WaitlistForm": WaitlistEntry,
     "waitlist.staff_forms.StaffWaitlistForm": WaitlistEntry,
@@ -81,6 +82,7 @@ FIELD_COLUMNS = {
     "desk.forms.DeskBookingForm.name": Appointment.__table__.c.family_name,
     "desk.forms.DeskBookingForm.note": Appointment.__table__.c.family_note,
     "public.forms.CancelForm.reason": Appointment.__table__.c.cancel_reason,
+    "public.forms.FamilyContactFields.name": Appointment.__table__.c.family_name,
     "public.forms.FamilyDetailsForm.form_key": Appointment.__table__.c.idempotency_key,
     "public.forms.FamilyDetailsForm.name": Appointment.__table__.c.family_name,
     "waitlist.forms.WaitlistForm.name": WaitlistEntry.__table__.c.family_name,

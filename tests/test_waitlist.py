@@ -339,3 +339,22 @@ def test_reception_books_a_held_time_for_a_caller_without_email(
     booked = db.session.get(Appointment, appointment)
     assert booked.starts_at == TEN and booked.channel == Channel.PHONE
     assert booked.created_by_id == reception.id
+
+
+def test_booking_and_waiting_list_forms_share_the_family_contact_fields(app):
+    from booking.public.forms import FamilyContactFields, FamilyDetailsForm
+    from booking.waitlist.forms import WaitlistForm
+
+    contact = ["name", "email", "phone", "language", "interpreter_needed"]
+    for form in (FamilyDetailsForm, WaitlistForm):
+        assert issubclass(form, FamilyContactFields)
+        for name in contact:  # inherited, not repeated
+            assert getattr(form, name) is getattr(FamilyContactFields, name), name
+    # The order stays: templates that loop over a form (the time page) render it so.
+    with app.test_request_context(method="POST"):
+        booking = [f.name for f in FamilyDetailsForm(meta={"csrf": False})]
+        waiting = [f.name for f in WaitlistForm(meta={"csrf": False})]
+    assert booking == [
+        "start", "form_key", *contact, "note", "privacy_consent", "website",
+    ]  # fmt: skip
+    assert waiting == [*contact, "weekdays", "day_parts", "privacy_consent", "website"]

@@ -69,11 +69,17 @@ def mobile_only(form, field) -> None:
         )
 
 
-class FamilyDetailsForm(FlaskForm):
-    """What we ask of a family: the minimum to hold and confirm an appointment."""
+class BookingKeyFields:
+    """The chosen time and the booking's one-time key. A mixin defined before the contact
+    fields: WTForms orders fields by definition, and the time page carries them in that order."""
 
     start = HiddenField()
     form_key = HiddenField(validators=[Length(max=64)])  # Appointment.idempotency_key
+
+
+class FamilyContactFields(FlaskForm):
+    """Who the family is and how to reach them: the same for a booking and the waiting list."""
+
     name = StringField(
         _l("Your name"),
         validators=[DataRequired(_l("Please enter a name.")), Length(max=120)],
@@ -91,6 +97,11 @@ class FamilyDetailsForm(FlaskForm):
     )
     language = SelectField(_l("Language for the appointment"))
     interpreter_needed = BooleanField(_l("I need an interpreter"))
+
+
+class FamilyDetailsForm(BookingKeyFields, FamilyContactFields):
+    """What we ask of a family: the minimum to hold and confirm an appointment."""
+
     note = TextAreaField(
         _l("Short note (optional)"),
         filters=[one_newline],

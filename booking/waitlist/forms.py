@@ -1,12 +1,11 @@
 from babel.dates import get_day_names
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from booking.public.forms import mobile_only
+from booking.public.forms import FamilyContactFields
 from booking.waitlist.models import AFTERNOON, MORNING
 
 
@@ -29,26 +28,9 @@ def wish_choices(form) -> None:
         form.day_parts.data = form.day_parts.data or [MORNING, AFTERNOON]
 
 
-class WaitlistForm(FlaskForm):
+class WaitlistForm(FamilyContactFields):
     """What a family gives to wait for a time: as for a booking, plus when it suits them."""
 
-    name = StringField(
-        _l("Your name"),
-        validators=[DataRequired(_l("Please enter a name.")), Length(max=120)],
-        render_kw={"autocomplete": "name"},
-    )
-    email = StringField(
-        _l("Email address"),
-        validators=[Optional(), Length(max=254)],
-        render_kw={"autocomplete": "email", "inputmode": "email", "type": "email"},
-    )
-    phone = StringField(
-        _l("Mobile number"),
-        validators=[Optional(), Length(max=40), mobile_only],
-        render_kw={"autocomplete": "tel", "inputmode": "tel", "type": "tel"},
-    )
-    language = SelectField(_l("Language for the appointment"))
-    interpreter_needed = BooleanField(_l("I need an interpreter"))
     weekdays = MultiCheckboxField(_l("Which days suit you?"), coerce=int)
     day_parts = MultiCheckboxField(_l("Which times of day suit you?"), coerce=int)
     privacy_consent = BooleanField(
