@@ -358,3 +358,71 @@ def test_booking_and_waiting_list_forms_share_the_family_contact_fields(app):
         "start", "form_key", *contact, "note", "privacy_consent", "website",
     ]  # fmt: skip
     assert waiting == [*contact, "weekdays", "day_parts", "privacy_consent", "website"]
+
+
+def test_one_service_function_checks_and_joins_what_a_form_gave(bookable_service, make_staff):
+    from booking.appointments.booking import InvalidFamilyDetails
+    from booking.audit.models import AuditEvent
+    from booking.waitlist.services import WaitlistError, join_from_form
+
+    given = {
+        "name": " Familie Nowak ",
+        "email": "Nowak@Example.org",
+        "phone": "",
+        "language": "pl",
+        "interpreter_needed": True,
+        "weekdays": [0, 3],
+        "day_parts": [AFTERNOON],
+    }
+    with pytest.raises(InvalidFamilyDetails) as refused:
+        join_from_form(bookable_service, {**given, "email": "", "phone": "x"}, NOW)
+    assert set(refused.value.errors) == {"phone"}
+    with pytest.raises(WaitlistError) as no_days:
+        join_from_form(bookable_service, {**given, "weekdays": []}, NOW)
+    assert no_days.value.field == "weekdays"
+    with pytest.raises(WaitlistError) as bot:  # the honeypot: above the form, and audited
+        join_from_form(bookable_service, {**given, "website": "http://spam"}, NOW)
+    assert bot.value.field is None
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "waitlist.refused"))
+    assert db.session.scalar(select(WaitlistEntry)) is None
+    entry, token = join_from_form(bookable_service, given, NOW)
+    assert (entry.family_name, entry.email, entry.language) == (
+        "Familie Nowak",
+        "nowak@example.org",
+        "pl",
+    )
+    assert (entry.weekdays, entry.day_parts, entry.interpreter_needed) == (0b1001, AFTERNOON, True)
+    assert entry.channel == Channel.ONLINE and token
+    # Staff may put a caller without email or mobile on the list (they phone them).
+    reception = make_staff(Role.RECEPTION, offices=[bookable_service.office])
+    with pytest.raises(InvalidFamilyDetails):
+        join_from_form(bookable_service, {**given, "email": None}, NOW)
+    staff_entry, _ = join_from_form(
+        bookable_service,
+        {**given, "name": "Anrufer", "email": None},
+        NOW,
+        channel=Channel.PHONE,
+        actor=reception,
+        require_contact=False,
+    )
+    assert staff_entry.created_by_id == reception.id and staff_entry.channel == Channel.PHONE
+
+
+def test_the_join_form_honeypot_refuses_and_keeps_what_was_typed(bookable_service, client):
+    with freeze_time(NOW):
+        response = client.post(
+            "/book/beratung-35a/waitlist",
+            data={
+                "name": "Bot",
+                "email": "bot@example.org",
+                "language": "de",
+                "weekdays": ["3"],
+                "day_parts": ["1"],
+                "privacy_consent": "y",
+                "website": "http://spam.example",
+            },
+        )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Ihre Anfrage konnte nicht bearbeitet werden" in html and 'value="Bot"' in html
+    assert db.session.scalar(select(WaitlistEntry)) is None

@@ -7,13 +7,12 @@ referrer. Post/Redirect/Get after every change.
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from booking.appointments.booking import InvalidFamilyDetails, check_family_details
+from booking.appointments.booking import InvalidFamilyDetails
 from booking.appointments.models import AppointmentError
-from booking.audit.services import record_event
 from booking.core.access import public
 from booking.core.errors import render_error
 from booking.core.exceptions import BookingError
-from booking.core.forms import attach_field_errors, switching_language
+from booking.core.forms import attach_error, attach_field_errors, switching_language
 from booking.db import utcnow
 from booking.extensions import db, limiter
 from booking.public.forms import family_language_choices, page_family_language
@@ -24,10 +23,9 @@ from booking.waitlist.models import EntryStatus, OfferState
 from booking.waitlist.services import (
     WaitlistError,
     accept_offer,
-    check_wishes,
     decline_offer,
     entry_for_token,
-    join_waitlist,
+    join_from_form,
     leave_waitlist,
     offer_for_token,
     open_offer,
@@ -55,28 +53,13 @@ def join(slug: str):
         status = 422
         if form.validate_on_submit():
             try:
-                family = check_family_details(
-                    form.name.data,
-                    form.email.data,
-                    form.phone.data,
-                    form.language.data,
-                    form.interpreter_needed.data,
-                    "",
-                )
-                weekdays, day_parts = check_wishes(form.weekdays.data, form.day_parts.data)
+                token = join_from_form(service, form.data, utcnow())[1]
             except InvalidFamilyDetails as error:
                 attach_field_errors(form, error.errors, aliases={"contact": "email"})
             except WaitlistError as error:
-                attach_field_errors(form, {error.field: error.message})
+                attach_error(form, error)
             else:
-                if form.website.data:
-                    record_event("waitlist.refused", obj=service, detail="honeypot field filled")
-                    form.form_errors.append(
-                        _("Your request could not be processed. Please call us.")
-                    )
-                else:
-                    token = join_waitlist(service, family, weekdays, day_parts, utcnow())[1]
-                    return see_other(url_for(".entry", token=token, done="joined"))
+                return see_other(url_for(".entry", token=token, done="joined"))
     return render_template(
         "waitlist/public_join.html", service=service, form=form, language_form="waitlist-form"
     ), status

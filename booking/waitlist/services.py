@@ -9,6 +9,7 @@ one caseworker take the caseworker's lock, booking.appointments.booking.lock_cas
 """
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from booking.appointments.booking import (
     Booking,
     FamilyDetails,
     book_appointment,
+    check_family_details,
     hash_token,
     lock_caseworker,
 )
@@ -119,6 +121,47 @@ def join_waitlist(
     # A suitable time free right now is offered at once, not only at the next worker round.
     process_waitlist(now, {service.id}, lock=False)
     return entry, token
+
+
+def join_from_form(
+    service: Service,
+    data: Mapping,
+    now: datetime,
+    channel: Channel = Channel.ONLINE,
+    actor: StaffUser | None = None,
+    callback_id: int | None = None,
+    require_contact: bool = True,
+) -> tuple[WaitlistEntry, str]:
+    """Check what a join form gave (name, email, phone, language, interpreter_needed,
+    weekdays, day_parts; a filled honeypot `website`) and put the family on the list.
+
+    Raises InvalidFamilyDetails (a message per field) or WaitlistError; the caller commits.
+    Staff may leave the contact out (require_contact=False): they phone such a caller.
+    """
+    begin_write()
+    family = check_family_details(
+        data.get("name"),
+        data.get("email"),
+        data.get("phone"),
+        data.get("language"),
+        bool(data.get("interpreter_needed")),
+        "",
+        require_contact=require_contact,
+    )
+    weekdays, day_parts = check_wishes(data.get("weekdays") or [], data.get("day_parts") or [])
+    if data.get("website"):
+        record_event("waitlist.refused", obj=service, detail="honeypot field filled")
+        raise WaitlistError(_l("Your request could not be processed. Please call us."))
+    return join_waitlist(
+        service,
+        family,
+        weekdays,
+        day_parts,
+        now,
+        channel=channel,
+        actor=actor,
+        callback_id=callback_id,
+    )
 
 
 def entry_for_token(token: str) -> WaitlistEntry | None:

@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from booking.appointments.booking import InvalidFamilyDetails, check_family_details
+from booking.appointments.booking import InvalidFamilyDetails
 from booking.appointments.models import Channel
 from booking.audit.services import record_event
 from booking.auth.forms import ConfirmForm
 from booking.callbacks.services import national_format
 from booking.core.access import staff_required
 from booking.core.exceptions import BookingError
-from booking.core.forms import attach_field_errors, get_or_404
+from booking.core.forms import attach_error, attach_field_errors, get_or_404
 from booking.core.transactions import writes
 from booking.db import utcnow
 from booking.desk.views import callback_or_abort, my_services, service_or_403
@@ -26,9 +26,8 @@ from booking.waitlist.models import EntryStatus, WaitlistEntry, WaitlistOffer
 from booking.waitlist.services import (
     WaitlistError,
     accept_offer,
-    check_wishes,
     decline_offer,
-    join_waitlist,
+    join_from_form,
     leave_waitlist,
     service_list,
 )
@@ -97,31 +96,20 @@ def add(slug: str):
         status = 422
         if form.validate_on_submit():
             try:
-                family = check_family_details(
-                    form.name.data,
-                    form.email.data,
-                    form.phone.data,
-                    form.language.data,
-                    form.interpreter_needed.data,
-                    "",
-                    require_contact=False,
-                )
-                weekdays, day_parts = check_wishes(form.weekdays.data, form.day_parts.data)
-            except InvalidFamilyDetails as error:
-                attach_field_errors(form, error.errors)
-            except WaitlistError as error:
-                attach_field_errors(form, {error.field: error.message})
-            else:
-                entry, _token = join_waitlist(
+                entry, _token = join_from_form(
                     found,
-                    family,
-                    weekdays,
-                    day_parts,
+                    form.data,
                     utcnow(),
                     channel=Channel(form.channel.data),
                     actor=current_user._get_current_object(),
                     callback_id=callback.id if callback else None,
+                    require_contact=False,
                 )
+            except InvalidFamilyDetails as error:
+                attach_field_errors(form, error.errors)
+            except WaitlistError as error:
+                attach_error(form, error)
+            else:
                 flash(_("%(name)s is on the waiting list.", name=entry.family_name), "success")
                 return redirect(url_for(".service", slug=found.slug))
     return render_template("waitlist/add.html", service=found, form=form, callback=callback), status
