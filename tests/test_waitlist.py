@@ -66,8 +66,8 @@ def family(name: str, language: str = "de", email: str | None = None):
     return check_family_details(name, email or f"{name}@example.org", None, language, False, "")
 
 
-def join(service, name: str, language: str = "de", weekdays=THURSDAY, parts=MORNING, at=NOW):
-    entry, token = join_waitlist(service, family(name, language), weekdays, parts, at)
+def join(service, name: str, language="de", weekdays=THURSDAY, parts=MORNING, at=NOW, email=None):
+    entry, token = join_waitlist(service, family(name, language, email), weekdays, parts, at)
     db.session.commit()
     return entry, token
 
@@ -426,3 +426,107 @@ def test_the_join_form_honeypot_refuses_and_keeps_what_was_typed(bookable_servic
     html = response.get_data(as_text=True)
     assert "Ihre Anfrage konnte nicht bearbeitet werden" in html and 'value="Bot"' in html
     assert db.session.scalar(select(WaitlistEntry)) is None
+
+
+def test_one_contact_gets_one_waiting_place_per_service(bookable_service, make_service):
+    from booking.audit.models import AuditEvent
+    from booking.waitlist.services import AlreadyWaiting, leave_waitlist
+
+    first, _ = join(bookable_service, "haddad", email="Haddad@Example.org")
+    with pytest.raises(AlreadyWaiting) as again:  # another spelling of the same mailbox
+        join(bookable_service, "haddad2", email="haddad+waitlist@example.org")
+    db.session.commit()  # as a request does after a refusal: its audit entry stays
+    assert again.value.field == "email" and again.value.entry.id == first.id
+    phone_family = check_family_details("Kaya", None, "0171 2345678", "tr", False, "")
+    by_phone_entry, _ = join_waitlist(
+        bookable_service, phone_family, THURSDAY, MORNING, NOW, Channel.PHONE
+    )
+    db.session.commit()
+    other_spelling = check_family_details(
+        "Kaya", "kaya@example.org", "+49 171 234 56 78", "tr", False, ""
+    )
+    with pytest.raises(AlreadyWaiting) as by_phone:
+        join_waitlist(bookable_service, other_spelling, THURSDAY, MORNING, NOW)
+    assert by_phone.value.field == "phone"
+    db.session.commit()
+    refusals = db.session.scalars(
+        select(AuditEvent.detail)
+        .where(AuditEvent.action == "waitlist.refused")
+        .order_by(AuditEvent.id)
+    ).all()  # which place stood in the way, never who
+    assert refusals == [
+        f"already waiting: entry {first.id}",
+        f"already waiting: entry {by_phone_entry.id}",
+    ]
+    # Another service of the office is another list; a place that ended is no place.
+    other_service = make_service(bookable_service.office, slug="andere")
+    join(other_service, "haddad", email="haddad@example.org")
+    leave_waitlist(first, NOW)
+    db.session.commit()
+    join(bookable_service, "haddad", email="haddad@example.org")
+    # Callers without email or phone (staff phone them) are never compared.
+    for name in ("Ohne Kontakt", "Ohne Kontakt"):
+        nobody = check_family_details(name, None, None, "de", False, "", require_contact=False)
+        join_waitlist(bookable_service, nobody, THURSDAY, MORNING, NOW, Channel.DESK)
+    db.session.commit()
+    assert (
+        db.session.scalar(
+            select(db.func.count()).where(WaitlistEntry.status == EntryStatus.WAITING)
+        )
+        == 5
+    )
+
+
+@pytest.mark.parametrize(
+    "lang, message",
+    [
+        ("de", "Diese E-Mail-Adresse oder Handynummer steht schon auf dieser Warteliste."),
+        ("ar", "موجود بالفعل في قائمة الانتظار هذه"),
+    ],
+)
+def test_joining_twice_online_is_refused_on_the_form(bookable_service, client, lang, message):
+    data = {
+        "name": "Familie Yılmaz",
+        "email": "yilmaz@example.org",
+        "language": "tr",
+        "weekdays": ["3"],
+        "day_parts": ["1"],
+        "privacy_consent": "y",
+    }
+    with freeze_time(NOW):
+        assert client.post("/book/beratung-35a/waitlist", data=data).status_code == 303
+        again = client.post(
+            f"/book/beratung-35a/waitlist?lang={lang}",
+            data={**data, "name": "Yılmaz again", "email": "YILMAZ@example.org"},
+        )
+    assert again.status_code == 422
+    html = again.get_data(as_text=True)
+    assert message in html
+    assert 'value="Yılmaz again"' in html and 'value="YILMAZ@example.org"' in html
+    assert 'id="email-error"' in html  # next to the field that matched
+    assert db.session.scalar(select(db.func.count()).select_from(WaitlistEntry)) == 1
+
+
+def test_staff_are_told_who_already_waits_with_that_contact(full_service, client, auth, make_staff):
+    reception = make_staff(Role.RECEPTION, offices=[full_service.office])
+    join(full_service, "Familie Kaya", email="kaya@example.org", at=NOW - timedelta(days=3))
+    with freeze_time(NOW):
+        auth.login(reception.email)
+        response = client.post(
+            "/waitlist/service/beratung-35a/add",
+            data={
+                "channel": "phone",
+                "name": "Herr Kaya",
+                "email": "Kaya@example.org",
+                "phone": "0211 123456",
+                "language": "tr",
+                "weekdays": ["3"],
+                "day_parts": ["1"],
+            },
+        )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Familie Kaya steht mit dieser E-Mail-Adresse oder Telefonnummer schon" in html
+    assert "26.02.2027" in html  # since when
+    assert 'value="Herr Kaya"' in html
+    assert db.session.scalar(select(db.func.count()).select_from(WaitlistEntry)) == 1

@@ -1,5 +1,6 @@
 """A hold for a waiting-list family and a public booking of the same time, at the same
-moment: exactly one wins, on SQLite and on PostgreSQL (threads and processes)."""
+moment: exactly one wins, on SQLite and on PostgreSQL (threads and processes). One contact
+joining one list several times at once gets one place."""
 
 import multiprocessing
 import threading
@@ -13,8 +14,14 @@ from booking.appointments.models import Appointment, AppointmentStatus
 from booking.core.transactions import begin_write
 from booking.extensions import db
 from booking.offices.models import Service
-from booking.waitlist.models import AFTERNOON, OfferState, WaitlistEntry, WaitlistOffer
-from booking.waitlist.services import hold_time, join_waitlist
+from booking.waitlist.models import (
+    AFTERNOON,
+    EntryStatus,
+    OfferState,
+    WaitlistEntry,
+    WaitlistOffer,
+)
+from booking.waitlist.services import AlreadyWaiting, hold_time, join_waitlist
 from tests.conftest import make_test_config
 from tests.test_booking_concurrency import NOW, SLOT, book_in_new_context, one_caseworker
 
@@ -116,3 +123,60 @@ def test_processes_hold_and_booking_of_the_same_time_one_wins(app, waiting, data
         process.join(timeout=60)
     assert results in (["held", "taken"], ["booked", "taken"]), results
     assert sum(winners()) == 1
+
+
+def join_in_new_context(app, service_id: int, contact: dict) -> str:
+    with app.app_context():
+        try:
+            service = db.session.get(Service, service_id)
+            family = check_family_details(
+                "Familie J", contact.get("email"), contact.get("phone"), "de", False, ""
+            )
+            join_waitlist(service, family, 0b1111111, AFTERNOON, NOW)
+            db.session.commit()
+            return "joined"
+        except AlreadyWaiting:
+            db.session.commit()  # as a request does: the refusal's audit entry stays
+            return "refused"
+        except Exception as error:  # reported as a failure by the test
+            db.session.rollback()
+            return f"error: {type(error).__name__}: {error}"
+
+
+@pytest.mark.parametrize(
+    "contacts",
+    [
+        [
+            {"email": e}
+            for e in ("Haddad@example.org", "haddad+1@example.org", "haddad@EXAMPLE.org")
+        ],
+        [{"phone": p} for p in ("0171 2345678", "+49 171 2345678", "0049171/2345678")],
+    ],
+    ids=["email", "phone"],
+)
+def test_threads_of_one_contact_joining_at_once_get_one_place(app, one_caseworker, contacts):
+    service_id = one_caseworker["short"]
+    for _round in range(3):
+        jobs = contacts * 2
+        results = [""] * len(jobs)
+        barrier = threading.Barrier(len(jobs))
+
+        def work(index, contact, results=results, barrier=barrier):
+            barrier.wait()
+            results[index] = join_in_new_context(app, service_id, contact)
+
+        threads = [threading.Thread(target=work, args=job) for job in enumerate(jobs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(results) == ["joined"] + ["refused"] * (len(jobs) - 1), results
+        db.session.commit()
+        waiting = db.session.scalar(
+            select(func.count())
+            .select_from(WaitlistEntry)
+            .where(WaitlistEntry.status == EntryStatus.WAITING)
+        )
+        assert waiting == 1
+        db.session.execute(text("UPDATE waitlist_entry SET status = 'left'"))
+        db.session.commit()

@@ -8,6 +8,7 @@ caseworker and start, and per entry, is enforced by the database; a hold and a b
 one caseworker take the caseworker's lock, booking.appointments.booking.lock_caseworker).
 """
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from booking.appointments.booking import (
@@ -25,8 +26,10 @@ from booking.appointments.booking import (
     FamilyDetails,
     book_appointment,
     check_family_details,
+    email_key,
     hash_token,
     lock_caseworker,
+    phone_key,
 )
 from booking.appointments.models import HOLDING_STATES, MAX_BUSY_SPAN, Appointment, Channel
 from booking.audit.services import record_event
@@ -70,6 +73,20 @@ class WaitlistError(BookingError):
     pass
 
 
+class AlreadyWaiting(WaitlistError):
+    """The contact already has a place on this service's list that is still waiting."""
+
+    def __init__(self, entry: "WaitlistEntry", field: str) -> None:
+        super().__init__(
+            _l(
+                "This email address or mobile number is already on this waiting list. "
+                "Your place stays. To see or leave it, use the link in our message. Or call us."
+            ),
+            field=field,
+        )
+        self.entry = entry
+
+
 # Join and leave
 
 
@@ -84,6 +101,45 @@ def check_wishes(weekdays: list[int], day_parts: list[int]) -> tuple[int, int]:
     return days, parts
 
 
+def _lock_contact_keys(service: Service, keys: list[str]) -> None:
+    """Serialise joins of one contact to one service until the transaction ends: SQLite runs
+    one writer at a time anyway (begin_write); PostgreSQL takes an advisory lock per key, in
+    a fixed order so that two joins never wait on each other."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    ids = {
+        int.from_bytes(
+            hashlib.sha256(f"waitlist:{service.id}:{key}".encode()).digest()[:8], "big", signed=True
+        )
+        for key in keys
+    }
+    for lock_id in sorted(ids):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+def _refuse_second_place(service: Service, family: FamilyDetails, actor: StaffUser | None) -> None:
+    """AlreadyWaiting when an entry of the service still waits for the same email address or
+    phone number (compared as bookings compare contacts: no case, no +tag, E.164)."""
+    email, phone = email_key(family.email), phone_key(family.phone)
+    keys = [f"{kind}:{key}" for kind, key in (("email", email), ("phone", phone)) if key]
+    if not keys:
+        return  # a caller without contact (staff phone them): nothing to compare
+    _lock_contact_keys(service, keys)
+    waiting = db.session.scalars(
+        select(WaitlistEntry)
+        .where(WaitlistEntry.service_id == service.id, WaitlistEntry.status == EntryStatus.WAITING)
+        .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)
+    )
+    for entry in waiting:
+        same = "email" if email and email_key(entry.email) == email else None
+        if same is None and phone and phone_key(entry.phone) == phone:
+            same = "phone"
+        if same:
+            detail = f"already waiting: entry {entry.id}"
+            record_event("waitlist.refused", actor=actor, obj=service, detail=detail)
+            raise AlreadyWaiting(entry, same)
+
+
 def join_waitlist(
     service: Service,
     family: FamilyDetails,
@@ -95,8 +151,10 @@ def join_waitlist(
     callback_id: int | None = None,
 ) -> tuple[WaitlistEntry, str]:
     """Put a family on the service's list; returns the entry and the secret of its leave link
-    (only its hash is stored). The caller commits."""
+    (only its hash is stored). The caller commits. AlreadyWaiting when the family's email
+    address or phone number (in any spelling) already waits for this service."""
     begin_write()
+    _refuse_second_place(service, family, actor)
     token = secrets.token_urlsafe(24)
     entry = WaitlistEntry(
         service_id=service.id,

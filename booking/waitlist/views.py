@@ -21,9 +21,11 @@ from booking.db import utcnow
 from booking.desk.views import callback_or_abort, my_services, service_or_403
 from booking.extensions import db
 from booking.public.forms import language_choices
+from booking.templating import format_day
 from booking.waitlist.forms import wish_choices
 from booking.waitlist.models import EntryStatus, WaitlistEntry, WaitlistOffer
 from booking.waitlist.services import (
+    AlreadyWaiting,
     WaitlistError,
     accept_offer,
     decline_offer,
@@ -73,6 +75,16 @@ def service(slug: str):
     )
 
 
+def already_waiting(entry: WaitlistEntry) -> str:
+    """For staff: who already holds the place, and since when (the list shows them)."""
+    return _(
+        "%(name)s is already on this waiting list with this email address or phone number, "
+        "since %(date)s. One family can have only one place on a list.",
+        name=entry.family_name,
+        date=format_day(entry.joined_at),
+    )
+
+
 @bp.route("/service/<slug>/add", methods=["GET", "POST"])
 @staff_required
 def add(slug: str):
@@ -107,6 +119,8 @@ def add(slug: str):
                 )
             except InvalidFamilyDetails as error:
                 attach_field_errors(form, error.errors)
+            except AlreadyWaiting as error:
+                attach_field_errors(form, {error.field: already_waiting(error.entry)})
             except WaitlistError as error:
                 attach_error(form, error)
             else:
