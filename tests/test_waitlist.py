@@ -530,3 +530,55 @@ def test_staff_are_told_who_already_waits_with_that_contact(full_service, client
     assert "26.02.2027" in html  # since when
     assert 'value="Herr Kaya"' in html
     assert db.session.scalar(select(db.func.count()).select_from(WaitlistEntry)) == 1
+
+
+def test_the_purge_and_an_erasure_blank_places_with_one_helper(
+    full_service, make_staff, monkeypatch
+):
+    from booking.privacy import subject_requests
+    from booking.privacy.subject import parse_subject
+    from booking.waitlist import services
+    from booking.waitlist.services import decline_offer, leave_waitlist
+
+    blanked = []
+
+    def spy(condition, now):
+        count = real(condition, now)
+        blanked.append(count)
+        return count
+
+    real = services.blank_entries
+    monkeypatch.setattr(services, "blank_entries", spy)
+    monkeypatch.setattr(subject_requests, "blank_entries", spy)
+    # A place that had an offer and ended: the purge blanks it and its offer's link.
+    old, _ = join(full_service, "old")
+    with freeze_time(NOW):
+        cancel(TEN, NOW)
+        [offer] = open_offers()
+        decline_offer(offer, NOW)
+        leave_waitlist(old, NOW)
+        db.session.commit()
+    later = NOW + timedelta(days=31)
+    with freeze_time(later):
+        assert purge_personal_data(later).per_rule()["waitlist_entries"] == 1
+        db.session.commit()
+    # A place still waiting, erased on request: the same helper blanks it.
+    waiting, _ = join(full_service, "erased", email="erased@example.org")
+    subject = parse_subject("Erased@example.org")
+    records = subject_requests.find_records(subject)
+    admin = make_staff(Role.ADMIN)
+    subject_requests.erase_records(records, subject, admin, "art17_request", later)
+    db.session.commit()
+    assert blanked == [1, 1]
+    db.session.expire_all()
+    for entry_id in (old.id, waiting.id):
+        entry = db.session.get(WaitlistEntry, entry_id)
+        assert (entry.family_name, entry.email, entry.phone, entry.token_hash) == (
+            "–",
+            None,
+            None,
+            None,
+        )
+        assert entry.purged_at is not None
+        assert all(o.token_hash is None for o in entry.offers)
+    assert db.session.get(WaitlistOffer, offer.id).state == OfferState.DECLINED

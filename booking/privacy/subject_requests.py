@@ -19,8 +19,8 @@ from booking.notify.models import OutboxChannel, OutboxMessage
 from booking.privacy.subject import Subject
 from booking.public.models import RetiredToken
 from booking.waiting.models import QueueEntry
-from booking.waitlist.models import EntryStatus, WaitlistEntry, WaitlistOffer
-from booking.waitlist.services import end_entry
+from booking.waitlist.models import EntryStatus, WaitlistEntry
+from booking.waitlist.services import blank_entries, end_entry
 
 ERASED_NAME = "–"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -347,18 +347,7 @@ def erase_records(
             if entry.status == EntryStatus.WAITING:
                 end_entry(entry, EntryStatus.LEFT, now)
         db.session.flush()
-        db.session.execute(
-            update(WaitlistOffer)
-            .where(WaitlistOffer.entry_id.in_(waitlist_ids))
-            .values(token_hash=None)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.execute(
-            update(WaitlistEntry)
-            .where(WaitlistEntry.id.in_(waitlist_ids))
-            .values(family_name=ERASED_NAME, email=None, phone=None, token_hash=None, purged_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        blank_entries(WaitlistEntry.id.in_(waitlist_ids), now)
     counts = {
         "appointments": len(appointment_ids),
         "callbacks": len(callback_ids),

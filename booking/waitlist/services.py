@@ -18,7 +18,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text, update
+from sqlalchemy import ColumnElement, and_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from booking.appointments.booking import (
@@ -606,15 +606,32 @@ def service_list(service: Service) -> ServiceList:
 # Privacy
 
 
-def purge_waitlist(now: datetime, days: int) -> int:
-    """Entries that ended (left, booked, expired) more than `days` ago lose the family's name,
-    contact details and link; what stays (service, dates, channel, language) is anonymous."""
+def blank_entries(condition: ColumnElement[bool], now: datetime) -> int:
+    """Blank the family's name, contact details and links of the entries matching `condition`
+    (the retention purge, a data-subject's erasure): what stays (service, dates, channel,
+    language) is anonymous, and their offers' links die too. Returns the entries blanked."""
+    chosen = select(WaitlistEntry.id).where(condition).scalar_subquery()
+    # Offers first: the condition may stop matching once the entries are blanked.
+    db.session.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.entry_id.in_(chosen), WaitlistOffer.token_hash.is_not(None))
+        .values(token_hash=None)
+        .execution_options(synchronize_session=False)
+    )
     return db.session.execute(
         update(WaitlistEntry)
-        .where(
+        .where(condition)
+        .values(family_name=ERASED_NAME, email=None, phone=None, token_hash=None, purged_at=now)
+    ).rowcount
+
+
+def purge_waitlist(now: datetime, days: int) -> int:
+    """Entries that ended (left, booked, expired) more than `days` ago are blanked."""
+    return blank_entries(
+        and_(
             WaitlistEntry.status != EntryStatus.WAITING,
             WaitlistEntry.ended_at < now - timedelta(days=days),
             WaitlistEntry.purged_at.is_(None),
-        )
-        .values(family_name=ERASED_NAME, email=None, phone=None, token_hash=None, purged_at=now)
-    ).rowcount
+        ),
+        now,
+    )
