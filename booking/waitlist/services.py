@@ -76,7 +76,7 @@ class WaitlistError(BookingError):
 class AlreadyWaiting(WaitlistError):
     """The contact already has a place on this service's list that is still waiting."""
 
-    def __init__(self, entry: "WaitlistEntry", field: str) -> None:
+    def __init__(self, entry: WaitlistEntry, field: str) -> None:
         super().__init__(
             _l(
                 "This email address or mobile number is already on this waiting list. "
