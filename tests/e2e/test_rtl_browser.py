@@ -4,8 +4,6 @@ family language."""
 
 import pytest
 
-from tests.e2e.test_browser import browser, live_server  # noqa: F401 (the module's fixtures)
-
 NARROW = {"width": 320, "height": 640}
 PATHS = [
     "/",
@@ -23,13 +21,13 @@ PATHS = [
 pytestmark = pytest.mark.e2e
 
 
-def narrow_page(browser, lang: str):  # noqa: F811
+def narrow_page(browser, lang: str):
     context = browser.new_context(viewport=NARROW, locale=lang, java_script_enabled=False)
     return context.new_page()
 
 
 @pytest.mark.parametrize("lang", ["ar", "fa", "tr", "uk", "ru"])
-def test_public_pages_fit_320_px(live_server, browser, lang):  # noqa: F811
+def test_public_pages_fit_320_px(live_server, browser, lang):
     page = narrow_page(browser, lang)
     too_wide = {}
     for path in PATHS:
@@ -60,7 +58,7 @@ def test_public_pages_fit_320_px(live_server, browser, lang):  # noqa: F811
 
 
 @pytest.mark.parametrize("lang", ["ar", "fa"])
-def test_right_to_left_pages_mirror(live_server, browser, lang):  # noqa: F811
+def test_right_to_left_pages_mirror(live_server, browser, lang):
     page = narrow_page(browser, lang)
     page.set_viewport_size({"width": 1024, "height": 768})
     page.goto(f"{live_server}/offices/eingliederungshilfe?lang={lang}")
