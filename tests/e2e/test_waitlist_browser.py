@@ -1,11 +1,16 @@
 """The waiting list in a real browser (Debian's Chromium) on a 360 px phone: axe-core's WCAG 2.1
 AA checks and no sideways scrolling on the families' pages (join, its errors, the page after
 joining, the place with its leave button, the page after leaving) in German and Arabic and on
-reception's pages; joining and leaving work without JavaScript."""
+the offer of a freed time, open and declined) in German and Arabic and on reception's pages;
+joining, leaving and taking an offer work without JavaScript."""
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from booking.core.sealed import unseal
+from booking.extensions import db
+from booking.notify.models import MANAGE_TOKEN_PURPOSE, OutboxMessage
 from tests.e2e.test_browser import PHONE, axe_problems, axe_violations, log_in, new_page
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +26,19 @@ def join(page, base: str, name: str, lang: str = "de") -> None:
     page.locator("#privacy_consent").check()
     page.locator(SUBMIT).click()
     page.wait_for_url("**/waitlist/*?done=joined")
+
+
+def offer_path(live_app, name: str) -> str:
+    """The link in the offer message to the family (joining offers a suitable free time)."""
+    with live_app.app_context():
+        message = db.session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "waitlist_offer",
+                OutboxMessage.recipient == f"{name.split()[-1].lower()}@example.org",
+            )
+        )
+        assert message is not None, f"no offer for {name}"
+        return unseal(message.sealed_manage_token, MANAGE_TOKEN_PURPOSE)
 
 
 def fits_and_passes(page, lang: str) -> list[str]:
@@ -49,6 +67,29 @@ def test_family_waiting_list_pages_meet_wcag_21_aa_on_a_phone(live_server, brows
     page.wait_for_url("**/waitlist/*?done=left")
     problems["left"] = fits_and_passes(page, lang)
     assert {name: found for name, found in problems.items() if found} == {}
+
+
+@pytest.mark.parametrize("lang", ["de", "ar"])
+def test_offer_pages_meet_wcag_21_aa_on_a_phone(live_server, live_app, browser, lang):
+    page = new_page(browser, bypass_csp=True)
+    name = f"Familie Angebot{lang.upper()}"
+    join(page, live_server, name, lang)
+    page.goto(live_server + offer_path(live_app, name))
+    expect(page.locator("main form")).to_have_count(1)  # open: take it or say no
+    problems = {"offer": fits_and_passes(page, lang)}
+    page.locator("main button[value=decline]").click()
+    expect(page.locator("main form")).to_have_count(0)  # no longer open
+    problems["declined"] = fits_and_passes(page, lang)
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
+def test_taking_an_offer_works_without_javascript(live_server, live_app, browser):
+    page = new_page(browser, javascript=False)
+    join(page, live_server, "Familie Nimmt", "ar")
+    page.goto(live_server + offer_path(live_app, "Familie Nimmt"))
+    page.locator("main button[value=accept]").click()
+    page.wait_for_url("**/manage/**done=booked**")
+    assert page.evaluate("document.documentElement.lang") == "ar"
 
 
 def test_joining_and_leaving_work_without_javascript(live_server, browser):
