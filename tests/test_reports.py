@@ -290,6 +290,7 @@ def test_office_page_shows_charts_with_title_desc_and_tables(client, auth, offic
     assert 'aria-labelledby="chart-channels-title chart-channels-desc"' in html
     assert '<th scope="row">online</th><td class="number">7</td>' in html
     assert '<th scope="row">no-show</th><td class="number">&lt; 5</td>' in html
+    assert "shown as “&lt; 5”" in html  # valid HTML: the "<" of the hint escaped too
     assert "<script" not in html and "src=" not in html and " style=" not in html  # CSP
     assert "=HYPERLINK" in html  # escaped text, never markup
     assert '<a href="http://evil"' not in html
