@@ -132,7 +132,7 @@ def _table_of(instance) -> str | None:
 
 def _pending(session: Session) -> dict:
     return session.info.setdefault(
-        PENDING, {"services": set(), "staff": set(), "everything": False}
+        PENDING, {"services": set(), "staff": set(), "everything": False, "frees": False}
     )
 
 
@@ -141,11 +141,13 @@ def _after_flush(session: Session, _context) -> None:
     service_ids: set[int] = set()
     staff_ids: set[int] = set()
     everything = False
+    frees = False  # may this change give time back (for the waiting list)? A new row only takes
     for instance in (*session.new, *session.dirty, *session.deleted):
         table = _table_of(instance)
         if table in SERVICE_TABLES:
             if instance in session.dirty and not session.is_modified(instance):
                 continue
+            frees = frees or instance not in session.new
             if instance.service_id is not None:
                 service_ids.add(instance.service_id)
             history = sa.inspect(instance).attrs.staff_id.history
@@ -160,6 +162,7 @@ def _after_flush(session: Session, _context) -> None:
         pending["services"] |= service_ids
         pending["staff"] |= staff_ids
         pending["everything"] = pending["everything"] or everything
+        pending["frees"] = pending["frees"] or frees or everything
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -170,7 +173,8 @@ def _bulk_statement(state) -> None:
     name = getattr(table, "name", None)
     if name in SERVICE_TABLES or name in GLOBAL_TABLES:
         state.session.info[CHANGED] = True
-        _pending(state.session)["everything"] = True
+        pending = _pending(state.session)
+        pending["everything"] = pending["frees"] = True
 
 
 @event.listens_for(Session, "before_commit")

@@ -2,7 +2,8 @@
 
 A transaction that changed appointments, holds or anything else the slot engine reads
 (booking/schedule/inputs_cache.py notes it for the version bump) runs process_waitlist() for
-the services touched just before it commits: a cancellation, a move, new or longer hours or
+the services touched just before it commits, unless it only added appointments or holds (they
+take time, never give it): a cancellation, a move, new or longer hours or
 a deleted absence reach the first suitable family at once, not only at the next worker round.
 Inside a savepoint: when it fails, the change itself still commits and the worker catches up.
 """
@@ -24,8 +25,8 @@ def _offer_after_change(session: Session) -> None:
     if session.new or session.dirty or session.deleted:
         session.flush()
     pending = session.info.get(PENDING)
-    if not pending:
-        return
+    if not pending or not pending["frees"]:
+        return  # nothing changed, or only new bookings and holds: they free no time
     from booking.waitlist.services import process_waitlist
 
     services: set[int] | None = None
