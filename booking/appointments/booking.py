@@ -30,7 +30,7 @@ from booking.appointments.models import (
 from booking.appointments.services import log_event
 from booking.appointments.signals import tell_caseworker, tell_family
 from booking.audit.services import record_event
-from booking.auth.models import StaffLanguage, StaffUser
+from booking.auth.models import StaffUser
 from booking.core.transactions import begin_write
 from booking.core.validation import is_language_code, normalize_phone
 from booking.extensions import db
@@ -38,7 +38,7 @@ from booking.offices.models import Service
 from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
-from booking.schedule.services import grid_and_free_slots, held_for_phone, time_is_held
+from booking.schedule.services import check_slot, held_for_phone, time_is_held
 
 MAX_NOTE = 500
 MAX_NAME = 120
@@ -175,32 +175,36 @@ def _candidates(
     start = start.astimezone(UTC)
     if start.second or start.microsecond:  # a fraction past a slot is no slot
         raise _not_a_slot()
-    start_ts = int(start.timestamp())
-    day = _local_day(start)
-    grid, free = grid_and_free_slots(
-        service, day, now, staff_id, exclude_appointment_id=exclude_id, ignore_notice=by_staff
-    )
-    if start <= now or not any(slot.start_ts == start_ts for slot in grid):
+    if start <= now:
         raise _not_a_slot()
-    staff_ids = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), ())
-    if not staff_ids:
+    check = check_slot(
+        service, start, now, staff_id, exclude_appointment_id=exclude_id, ignore_notice=by_staff
+    )
+    if check is None:
+        raise _not_a_slot()
+    if not check.free:
         raise SlotTaken(
             _l("This time has just been taken. Please choose another time."), field="start"
         )
-    if online and start_ts in held_for_phone(service, day, day, now):
-        raise NotReleased(
-            _l(
-                "This time is kept for bookings by phone or at the desk. Please choose another "
-                "time or call us."
-            ),
-            field="start",
-        )
+    day = _local_day(start)
+    if online and service.phone_quota_percent:
+        pooled = check.inputs if staff_id is None else None  # the quota counts the whole pool
+        if int(start.timestamp()) in held_for_phone(service, day, day, now, pooled):
+            raise NotReleased(
+                _l(
+                    "This time is kept for bookings by phone or at the desk. Please choose "
+                    "another time or call us."
+                ),
+                field="start",
+            )
+    if len(check.free) == 1:
+        return list(check.free)
     day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
     load = dict(
         db.session.execute(
             select(Appointment.staff_id, func.count())
             .where(
-                Appointment.staff_id.in_(staff_ids),
+                Appointment.staff_id.in_(check.free),
                 Appointment.status.in_(HOLDING_STATES),
                 Appointment.starts_at >= day_start,
                 Appointment.starts_at < day_start + timedelta(days=1),
@@ -208,16 +212,7 @@ def _candidates(
             .group_by(Appointment.staff_id)
         ).all()
     )
-    spoken: dict[int, set[str]] = {}
-    if language:
-        rows = db.session.execute(
-            select(StaffLanguage.staff_id, StaffLanguage.code).where(
-                StaffLanguage.staff_id.in_(staff_ids), StaffLanguage.code == language
-            )
-        )
-        for staff, code in rows:
-            spoken.setdefault(staff, set()).add(code)
-    return rank_caseworkers(staff_ids, load, spoken, language)
+    return rank_caseworkers(check.free, load, check.inputs.languages, language)
 
 
 def email_key(email: str | None) -> str | None:

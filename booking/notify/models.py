@@ -1,5 +1,6 @@
 import enum
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,8 +25,22 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class MessageContent(NamedTuple):
+    subject: str
+    body_text: str
+    body_html: str | None
+    ics: str | None
+    ics_method: str | None
+
+
 class OutboxMessage(db.Model):
-    """One message, rendered when the change that causes it is committed."""
+    """One message, queued in the transaction of the change that causes it.
+
+    Messages to families about an appointment are rendered when they are sent (the sender
+    calls render_now()), not inside the booking's transaction: rendering three templates and a
+    calendar file was a third of a booking's time. Until then `render_from` is set, and reading
+    subject, bodies or calendar file renders them on the fly without storing them.
+    """
 
     __tablename__ = "outbox_message"
     __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
@@ -35,11 +50,14 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40))
     channel: Mapped[OutboxChannel] = mapped_column(enum_type(OutboxChannel, "outbox_channel"))
     recipient: Mapped[str] = mapped_column(sa.String(254))
-    subject: Mapped[str] = mapped_column(sa.String(200), default="")
-    body_text: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str | None] = mapped_column(sa.Text)
-    ics: Mapped[str | None] = mapped_column(sa.Text)
-    ics_method: Mapped[str | None] = mapped_column(sa.String(10))
+    stored_subject: Mapped[str] = mapped_column("subject", sa.String(200), default="")
+    stored_body_text: Mapped[str] = mapped_column("body_text", sa.Text, default="")
+    stored_body_html: Mapped[str | None] = mapped_column("body_html", sa.Text)
+    stored_ics: Mapped[str | None] = mapped_column("ics", sa.Text)
+    stored_ics_method: Mapped[str | None] = mapped_column("ics_method", sa.String(10))
+    # Until rendered: the appointment's time, sequence and state when the message was queued
+    # (JSON), so that each message tells its own moment even when rendered after later changes.
+    render_from: Mapped[str | None] = mapped_column(sa.String(200))
     # The family's manage token, encrypted (booking.core.sealed), until the message is sent:
     # the bodies hold MANAGE_LINK_PLACEHOLDER and the link is put in only when sending.
     sealed_manage_token: Mapped[str | None] = mapped_column(sa.String(255))
@@ -61,3 +79,44 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transport: Mapped[str | None] = mapped_column(sa.String(20))
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
+
+    def content(self) -> MessageContent:
+        """What the message says: as stored, or rendered now from its appointment."""
+        if self.render_from is None:
+            return MessageContent(
+                self.stored_subject,
+                self.stored_body_text,
+                self.stored_body_html,
+                self.stored_ics,
+                self.stored_ics_method,
+            )
+        from booking.notify.services import render_family_message  # notify builds on models
+
+        return render_family_message(self)
+
+    def render_now(self) -> None:
+        """Store the rendered content (the sender, right before sending): what was sent stays
+        readable in the outbox viewer and in a data subject's export."""
+        if self.render_from is not None:
+            content = self.content()
+            self.stored_subject, self.stored_body_text = content.subject, content.body_text
+            self.stored_body_html, self.stored_ics = content.body_html, content.ics
+            self.stored_ics_method = content.ics_method
+            self.render_from = None
+
+    def _set_stored(name: str):  # a helper for the properties below, deleted after them
+        def setter(self, value) -> None:
+            setattr(self, f"stored_{name}", value)
+
+        return setter
+
+    subject = property(lambda self: self.content().subject, _set_stored("subject"))
+    body_text = property(lambda self: self.content().body_text, _set_stored("body_text"))
+    body_html = property(lambda self: self.content().body_html, _set_stored("body_html"))
+    ics = property(lambda self: self.content().ics, _set_stored("ics"))
+    ics_method = property(lambda self: self.content().ics_method, _set_stored("ics_method"))
+    del _set_stored
+
+
+class MessageNotRenderable(Exception):
+    """The appointment a queued message is about no longer exists (erased)."""

@@ -22,6 +22,7 @@ from booking.extensions import db
 from booking.notify.models import (
     MANAGE_LINK_PLACEHOLDER,
     MANAGE_TOKEN_PURPOSE,
+    MessageNotRenderable,
     OutboxChannel,
     OutboxMessage,
     OutboxStatus,
@@ -198,6 +199,25 @@ def record_outcome_surely(
             time.sleep(0.2 * attempt)
 
 
+def take_rendered(message_id: int) -> OutboxMessage:
+    """The claimed message, rendered and stored as it will be sent, detached from the session
+    (its transaction is over before the slow part, talking to the mail server)."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message.render_from is not None:
+        db.session.rollback()  # the write lock first (SQLite), then read and render
+        begin_write(attempts=30)
+        message = db.session.get(OutboxMessage, message_id)
+        try:
+            message.render_now()
+        except MessageNotRenderable:
+            db.session.rollback()
+            raise
+        db.session.flush()
+    db.session.expunge(message)
+    db.session.commit()
+    return message
+
+
 def send_pending(now: datetime, limit: int = 200) -> SendReport:
     """One pass over the due messages. Each is committed on its own."""
     report = SendReport()
@@ -217,9 +237,13 @@ def send_pending(now: datetime, limit: int = 200) -> SendReport:
             continue  # untouched: it keeps its turn for the next pass
         if not claim(message_id, now, me):
             continue
-        message = db.session.get(OutboxMessage, message_id)
-        db.session.expunge(message)  # read it, then let go of the read transaction
-        db.session.commit()
+        try:
+            message = take_rendered(message_id)
+        except MessageNotRenderable as gone:
+            report.failed += 1
+            report.errors.append(f"#{message_id}: {gone}")
+            record_outcome_surely(message_id, OutboxStatus.FAILED, None, str(gone), now)
+            continue
         try:
             transport, outcome, error = deliver(message, smtp, sms), OutboxStatus.SENT, None
         except PermanentFailure as failure:

@@ -1,7 +1,8 @@
 """Render messages and put them in the outbox, in the transaction of the change itself."""
 
+import json
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -21,6 +22,8 @@ from booking.extensions import db
 from booking.notify.models import (
     MANAGE_LINK_PLACEHOLDER,
     MANAGE_TOKEN_PURPOSE,
+    MessageContent,
+    MessageNotRenderable,
     OutboxChannel,
     OutboxMessage,
 )
@@ -76,54 +79,86 @@ def queue_family_message(
     dedupe_key: str | None = None,
     now: datetime | None = None,
 ) -> OutboxMessage | None:
-    """Queue confirmation, moved, cancelled or reminder for the family (never their note)."""
+    """Queue confirmation, moved, cancelled or reminder for the family (never their note).
+
+    Only what is needed to render it later is stored (OutboxMessage.render_now): the sender
+    renders it from the appointment as it is then, in the family's language.
+    """
     target = _family_channel(appointment)
     if target is None:
         return None
     channel, recipient = target
-    # Only a placeholder is stored: no valid manage link is readable in the database or by
-    # staff; the sender puts the link in when the message leaves.
-    manage_url = MANAGE_LINK_PLACEHOLDER if manage_token else None
-    context = {
-        "appointment": appointment,
-        "kind": kind,
-        "manage_url": manage_url,
-        "local_start": appointment.starts_at.astimezone(BERLIN),
-        "local_end": appointment.ends_at.astimezone(BERLIN),
-    }
-    ics = None
-    method = None
-    # One language for the whole message, its calendar file included.
-    with force_locale(message_locale(appointment.language)):
-        subject = subject_line(f"{SUBJECTS[kind]()} – {appointment.service.local('name')}")
-        if channel == OutboxChannel.SMS:
-            text = render_template("notify/family.sms.txt", **context)
-            html = None
-        else:
-            text = render_template("notify/family.txt", **context)
-            html = render_template("notify/family.html", **context)
-            method = "CANCEL" if appointment.status == AppointmentStatus.CANCELLED else "REQUEST"
-            ics = appointment_ics(
-                appointment,
-                now or datetime.now(BERLIN),
-                method=method,
-                organizer=current_app.config["MAIL_DEFAULT_SENDER"],
-            ).decode()
     message = OutboxMessage(
         kind=kind,
         channel=channel,
         recipient=recipient,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        ics=ics,
-        ics_method=method,
+        render_from=json.dumps(
+            {
+                "start": appointment.starts_at.timestamp(),
+                "end": appointment.ends_at.timestamp(),
+                "sequence": appointment.sequence,
+                "status": str(appointment.status),
+            }
+        ),
         appointment_id=appointment.id,
         dedupe_key=dedupe_key,
         sealed_manage_token=seal(manage_token, MANAGE_TOKEN_PURPOSE) if manage_token else None,
     )
+    if now is not None:
+        message.created_at = now
     db.session.add(message)
     return message
+
+
+class AppointmentAsQueued:
+    """An appointment with the time, sequence and state it had when a message was queued."""
+
+    def __init__(self, appointment: Appointment, state: dict) -> None:
+        self._appointment = appointment
+        self.starts_at = datetime.fromtimestamp(state["start"], UTC)
+        self.ends_at = datetime.fromtimestamp(state["end"], UTC)
+        self.sequence = state["sequence"]
+        self.status = AppointmentStatus(state["status"])
+
+    def __getattr__(self, name: str):
+        return getattr(self._appointment, name)
+
+
+def render_family_message(message: OutboxMessage) -> MessageContent:
+    """Subject, bodies and calendar file of a queued family message, from its appointment."""
+    stored = db.session.get(Appointment, message.appointment_id or 0)
+    if stored is None:
+        raise MessageNotRenderable(f"outbox message #{message.id}: its appointment is gone")
+    appointment = AppointmentAsQueued(stored, json.loads(message.render_from))
+    # Only a placeholder for the link: the sender puts the real link in when it leaves, so no
+    # valid manage link is ever readable in the database or by staff.
+    manage_url = MANAGE_LINK_PLACEHOLDER if message.sealed_manage_token else None
+    context = {
+        "appointment": appointment,
+        "kind": message.kind,
+        "manage_url": manage_url,
+        "local_start": appointment.starts_at.astimezone(BERLIN),
+        "local_end": appointment.ends_at.astimezone(BERLIN),
+    }
+    # One language for the whole message, its calendar file included.
+    with force_locale(message_locale(appointment.language)):
+        subject = subject_line(f"{SUBJECTS[message.kind]()} – {appointment.service.local('name')}")
+        if message.channel == OutboxChannel.SMS:
+            return MessageContent(
+                subject, render_template("notify/family.sms.txt", **context), None, None, None
+            )
+        text = render_template("notify/family.txt", **context)
+        html = render_template("notify/family.html", **context)
+        # The kind decides, not today's state: a confirmation sent after a quick cancellation
+        # stays an invitation, and the cancellation that follows it cancels it.
+        method = "CANCEL" if message.kind == "cancelled" else "REQUEST"
+        ics = appointment_ics(
+            appointment,
+            message.created_at or datetime.now(BERLIN),
+            method=method,
+            organizer=current_app.config["MAIL_DEFAULT_SENDER"],
+        ).decode()
+    return MessageContent(subject, text, html, ics, method)
 
 
 def queue_staff_notice(appointment: Appointment, kind: str) -> OutboxMessage | None:

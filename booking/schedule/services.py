@@ -1,7 +1,7 @@
 """Calendar operations on the database: inputs for the engine, hours, absences, closures."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
@@ -9,12 +9,12 @@ from babel.dates import format_skeleton, get_day_names
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from booking.appointments.models import HOLDING_STATES, MAX_BUSY_SPAN, Appointment
 from booking.audit.services import record_event
-from booking.auth.models import Role, StaffUser
+from booking.auth.models import Role, StaffLanguage, StaffUser
 from booking.core.exceptions import BookingError
 from booking.extensions import db
 from booking.offices.models import Office, Service
@@ -36,7 +36,7 @@ from booking.schedule.engine import (
     unreleased,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
-from booking.schedule.inputs_cache import app_cache, current_versions
+from booking.schedule.inputs_cache import InputsCache, app_cache, current_versions
 from booking.schedule.models import (
     Absence,
     AbsenceKind,
@@ -118,12 +118,15 @@ def busy_times(
     end: datetime,
     exclude_appointment_id: int | None = None,
 ) -> list[Busy]:
-    """Appointments (with their buffer) and absences of these staff between two instants."""
+    """Appointments (with their buffer), waiting-list holds and absences of these staff
+    between two instants, in one query."""
+    from booking.waitlist.models import OfferState, WaitlistOffer
+
     staff_ids = list(staff_ids)
     if not staff_ids:
         return []
     appointments = select(
-        Appointment.staff_id, Appointment.starts_at, Appointment.busy_until
+        Appointment.staff_id, Appointment.starts_at, Appointment.busy_until.label("ends_at")
     ).where(
         Appointment.staff_id.in_(staff_ids),
         Appointment.status.in_(HOLDING_STATES),
@@ -134,11 +137,19 @@ def busy_times(
     )
     if exclude_appointment_id is not None:  # an appointment being moved frees its own time
         appointments = appointments.where(Appointment.id != exclude_appointment_id)
-    busy = [
-        Busy(row.staff_id, row.starts_at, row.busy_until)
-        for row in db.session.execute(appointments)
-    ]
-    return busy + held_offers(staff_ids, start, end) + absence_busy(staff_ids, start, end)
+    # Times held for a waiting-list family are busy for everyone else until the offer ends.
+    holds = select(WaitlistOffer.staff_id, WaitlistOffer.starts_at, WaitlistOffer.busy_until).where(
+        WaitlistOffer.staff_id.in_(staff_ids),
+        WaitlistOffer.state == OfferState.OFFERED,
+        WaitlistOffer.starts_at < end,
+        WaitlistOffer.starts_at > start - MAX_BUSY_SPAN,
+        WaitlistOffer.busy_until > start,
+    )
+    absences = select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
+        Absence.staff_id.in_(staff_ids), Absence.starts_at < end, Absence.ends_at > start
+    )
+    rows = db.session.execute(union_all(appointments, holds, absences))
+    return [Busy(*row) for row in rows]  # the first select's column types serve every row
 
 
 def held_offers(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
@@ -183,6 +194,21 @@ class SlotInputs:
     closed: Mapping[date, str]  # read-only: the cache shares it
 
 
+@dataclass(frozen=True)
+class StaticInputs:
+    """Who can be booked when, and the closed days: what changes rarely."""
+
+    staff_ids: tuple[int, ...]
+    hours: tuple[HoursRule, ...]
+    closed: Mapping[date, str]  # read-only: the cache shares it
+    languages: Mapping[int, frozenset[str]] = field(default_factory=dict)  # who speaks what
+
+
+@dataclass(frozen=True)
+class Cached:
+    value: StaticInputs | None  # None is a result too: nobody to book
+
+
 def slot_inputs(
     service: Service,
     first: date,
@@ -199,38 +225,35 @@ def slot_inputs(
     """
     cache = app_cache("slot_inputs_cache")
     versions = current_versions(db.session(), service.id) if cache else None
-    yearly = tuple(current_app.config["YEARLY_CLOSED_DAYS"])
-    window = (service.id, first, last, staff_id)
-    static_key = ("static", *window, versions[0] if versions else None, yearly)
-    static = cache.get(static_key) if versions else None
+    static = _static_inputs(service, first, last, staff_id, cache, versions)
     if static is None:
-        static = Cached(load_static_inputs(service, first, last, staff_id))
-        if versions:
-            cache.put(static_key, static)
-    if static.value is None:
         return None
-    busy_key = ("busy", *window, exclude_appointment_id, versions)
+    busy_key = ("busy", service.id, first, last, staff_id, exclude_appointment_id, versions)
     busy = cache.get(busy_key) if versions else None
     if busy is None:
         start, end = local_day_bounds(first, last)
-        busy = merge_busy(busy_times(static.value.staff_ids, start, end, exclude_appointment_id))
+        busy = merge_busy(busy_times(static.staff_ids, start, end, exclude_appointment_id))
         if versions:
             cache.put(busy_key, busy)
-    return SlotInputs(hours=static.value.hours, busy=busy, closed=static.value.closed)
+    return SlotInputs(hours=static.hours, busy=busy, closed=static.closed)
 
 
-@dataclass(frozen=True)
-class StaticInputs:
-    """Who can be booked when, and the closed days: what changes rarely."""
-
-    staff_ids: tuple[int, ...]
-    hours: tuple[HoursRule, ...]
-    closed: Mapping[date, str]  # read-only: the cache shares it
-
-
-@dataclass(frozen=True)
-class Cached:
-    value: StaticInputs | None  # None is a result too: nobody to book
+def _static_inputs(
+    service: Service,
+    first: date,
+    last: date,
+    staff_id: int | None,
+    cache: InputsCache | None,
+    versions: tuple[int, int] | None,
+) -> StaticInputs | None:
+    yearly = tuple(current_app.config["YEARLY_CLOSED_DAYS"])
+    static_key = ("static", service.id, first, last, staff_id, versions[0] if versions else None)
+    static = cache.get((*static_key, yearly)) if versions else None
+    if static is None:
+        static = Cached(load_static_inputs(service, first, last, staff_id))
+        if versions:
+            cache.put((*static_key, yearly), static)
+    return static.value
 
 
 def load_static_inputs(
@@ -255,23 +278,92 @@ def load_static_inputs(
             WeeklyHours.valid_until,
         ).where(WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id)
     )
+    languages: dict[int, set[str]] = {}
+    for staff, code in db.session.execute(
+        select(StaffLanguage.staff_id, StaffLanguage.code).where(StaffLanguage.staff_id.in_(ids))
+    ):
+        languages.setdefault(staff, set()).add(code)
     return StaticInputs(
         staff_ids=ids,
         hours=tuple(HoursRule(*row) for row in hours),
         # The days only: a reason in the first reader's language must not reach the next one.
         closed=MappingProxyType(dict.fromkeys(closed_days(service.office, first, last), "")),
+        languages=MappingProxyType({staff: frozenset(codes) for staff, codes in languages.items()}),
     )
 
 
+@dataclass(frozen=True)
+class SlotCheck:
+    """One slot time of a service as a booking sees it (check_slot)."""
+
+    working: tuple[int, ...]  # caseworkers whose hours hold the slot
+    free: tuple[int, ...]  # of them, those without busy time in it
+    inputs: StaticInputs
+
+
+def check_slot(
+    service: Service,
+    start: datetime,
+    now: datetime,
+    staff_id: int | None = None,
+    exclude_appointment_id: int | None = None,
+    ignore_notice: bool = False,
+) -> SlotCheck | None:
+    """None when `start` is no slot time of the service on its day (outside hours, on a
+    closed day, inside the notice or beyond the horizon, off the grid); else who works then
+    and who of them is free.
+
+    The engine decides as for a whole day, but reads busy time only around `start` (unless
+    the day's busy times are cached): under many bookings each one changes the service's
+    version, and reloading the whole day for every booking would be most of its cost.
+    ignore_notice: staff may book inside the minimum notice and beyond the horizon.
+    """
+    day = start.astimezone(BERLIN).date()
+    cache = app_cache("slot_inputs_cache")
+    versions = current_versions(db.session(), service.id) if cache else None
+    static = _static_inputs(service, day, day, staff_id, cache, versions)
+    if static is None:
+        return None
+    rules = _rules_for(service, day, now, ignore_notice)
+    start_ts = int(start.timestamp())
+    grid = free_slots(rules, day, day, static.hours, [], static.closed, now)
+    slot = next((slot for slot in grid if slot.start_ts == start_ts), None)
+    if slot is None:
+        return None
+    busy_key = ("busy", service.id, day, day, staff_id, exclude_appointment_id, versions)
+    busy = cache.get(busy_key) if versions else None
+    if busy is None:
+        occupy = timedelta(minutes=service.minutes + service.buffer_minutes)
+        busy = busy_times(slot.staff_ids, start, start + occupy, exclude_appointment_id)
+    hours = [rule for rule in static.hours if rule.staff_id in slot.staff_ids]
+    free = free_slots(rules, day, day, hours, busy, static.closed, now)
+    staff_free = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), ())
+    return SlotCheck(working=slot.staff_ids, free=staff_free, inputs=static)
+
+
+def _rules_for(service: Service, day: date, now: datetime, ignore_notice: bool) -> BookingRules:
+    rules = booking_rules(service)
+    if ignore_notice:
+        days_ahead = (day - now.astimezone(BERLIN).date()).days + 1
+        rules = replace(rules, min_notice_hours=0, horizon_days=max(rules.horizon_days, days_ahead))
+    return rules
+
+
 def held_for_phone(
-    service: Service, first: date, last: date, now: datetime, inputs: SlotInputs | None = None
+    service: Service,
+    first: date,
+    last: date,
+    now: datetime,
+    inputs: SlotInputs | StaticInputs | None = None,
 ) -> frozenset[int]:
     """Slot times (epoch seconds) between two local dates that the channel quota still keeps
     from online booking at `now`; counted on the pooled grid of all the service's caseworkers."""
     if not service.phone_quota_percent:
         return frozenset()
-    if inputs is None:
-        inputs = slot_inputs(service, first, last)
+    if inputs is None:  # who works when is enough: the quota counts the grid, not bookings
+        cache = app_cache("slot_inputs_cache")
+        versions = current_versions(db.session(), service.id) if cache else None
+        inputs = _static_inputs(service, first, last, None, cache, versions)
     if inputs is None:
         return frozenset()
     grid = grid_starts(booking_rules(service), first, last, inputs.hours, inputs.closed)
@@ -320,10 +412,7 @@ def grid_and_free_slots(
     inputs = slot_inputs(service, day, day, staff_id, exclude_appointment_id)
     if inputs is None:
         return [], []
-    rules = booking_rules(service)
-    if ignore_notice:
-        days_ahead = (day - now.astimezone(BERLIN).date()).days + 1
-        rules = replace(rules, min_notice_hours=0, horizon_days=max(rules.horizon_days, days_ahead))
+    rules = _rules_for(service, day, now, ignore_notice)
     grid = free_slots(rules, day, day, inputs.hours, [], inputs.closed, now)
     free = free_slots(rules, day, day, inputs.hours, inputs.busy, inputs.closed, now)
     return grid, free
