@@ -11,12 +11,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from booking.appointments.models import (
@@ -202,17 +203,26 @@ def _candidates(
     day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
     load = dict(
         db.session.execute(
-            select(Appointment.staff_id, func.count())
-            .where(
-                Appointment.staff_id.in_(check.free),
-                Appointment.status.in_(HOLDING_STATES),
-                Appointment.starts_at >= day_start,
-                Appointment.starts_at < day_start + timedelta(days=1),
-            )
-            .group_by(Appointment.staff_id)
+            _day_load_statement(),
+            {"staff_ids": list(check.free), "from": day_start, "to": day_start + timedelta(days=1)},
         ).all()
     )
     return rank_caseworkers(check.free, load, check.inputs.languages, language)
+
+
+@cache
+def _day_load_statement():
+    """Appointments per caseworker on one day (the least booked gets a pooled booking)."""
+    return (
+        select(Appointment.staff_id, func.count())
+        .where(
+            Appointment.staff_id.in_(bindparam("staff_ids", expanding=True)),
+            Appointment.status.in_(HOLDING_STATES),
+            Appointment.starts_at >= bindparam("from"),
+            Appointment.starts_at < bindparam("to"),
+        )
+        .group_by(Appointment.staff_id)
+    )
 
 
 def email_key(email: str | None) -> str | None:
@@ -262,30 +272,41 @@ def lock_caseworker(staff_id: int) -> None:
 
 
 def _free_of_holds(staff_id: int, start: datetime, busy_until: datetime) -> bool:
-    """After the caseworker's lock: no waiting-list family holds this time meanwhile."""
+    """After the caseworker's lock: no waiting-list family holds this time meanwhile.
+
+    SQLite: the slot check read the holds inside this same write transaction (one writer at a
+    time), so nothing can have changed since; asking again would only cost time."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
     lock_caseworker(staff_id)
     return not time_is_held(staff_id, start, busy_until)
+
+
+@cache
+def _open_bookings_statement(kinds: tuple[str, ...]):
+    """Open bookings of one service by email key, phone key or either (partial indexes)."""
+    columns = {"email": Appointment.email_key, "phone": Appointment.phone_key}
+    return (
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.service_id == bindparam("service_id"),
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.starts_at > bindparam("now"),
+            or_(*(columns[kind] == bindparam(kind) for kind in kinds)),
+        )
+    )
 
 
 def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime) -> None:
     keys = {"email": email_key(family.email), "phone": phone_key(family.phone)}
     _lock_contacts([f"{kind}:{key}" for kind, key in keys.items() if key])
-    contacts = []
-    if keys["email"]:
-        contacts.append(Appointment.email_key == keys["email"])
-    if keys["phone"]:
-        contacts.append(Appointment.phone_key == keys["phone"])
-    if not contacts:
+    kinds = tuple(kind for kind, key in keys.items() if key)
+    if not kinds:
         return
     open_count = db.session.scalar(
-        select(func.count())
-        .select_from(Appointment)
-        .where(
-            Appointment.service_id == service.id,
-            Appointment.status == AppointmentStatus.BOOKED,
-            Appointment.starts_at > now,
-            or_(*contacts),
-        )
+        _open_bookings_statement(kinds),
+        {"service_id": service.id, "now": now} | {kind: keys[kind] for kind in kinds},
     )
     if open_count >= service.max_open_bookings_per_contact:
         raise TooManyOpenBookings(

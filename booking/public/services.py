@@ -3,9 +3,11 @@
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from flask_babel import format_date
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import contains_eager
 
 from booking.appointments.booking import cancel_by_family, hash_token
 from booking.appointments.models import Appointment
@@ -95,11 +97,18 @@ def slot_week(
 
 
 def public_service(slug: str) -> Service | None:
-    return db.session.scalar(
+    """The service if families may book it, with its office loaded by the same query."""
+    return db.session.scalar(_public_service_statement(), {"slug": slug})
+
+
+@cache
+def _public_service_statement():
+    return (
         select(Service)
         .join(Service.office)
+        .options(contains_eager(Service.office))
         .where(
-            Service.slug == slug,
+            Service.slug == bindparam("slug"),
             Service.public.is_(True),
             Service.active.is_(True),
             Office.active.is_(True),

@@ -3,13 +3,14 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from types import MappingProxyType
 
 from babel.dates import format_skeleton, get_day_names
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import bindparam, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from booking.appointments.models import HOLDING_STATES, MAX_BUSY_SPAN, Appointment
@@ -112,6 +113,62 @@ def absence_busy(staff_ids: Iterable[int], start: datetime, end: datetime) -> li
     ]
 
 
+# Hot statements are built once, with parameters: building a select costs more Python than
+# running it (a booking reads busy time once, the slot pages for every change of a service).
+WINDOW = {
+    "staff_ids": bindparam("staff_ids", expanding=True),
+    "start": bindparam("start"),
+    "end": bindparam("end"),
+    "low": bindparam("low"),  # start - MAX_BUSY_SPAN: bounds the index scan from below
+}
+
+
+@cache
+def _busy_statement(excluding: bool):
+    from booking.waitlist.models import OfferState, WaitlistOffer
+
+    appointments = select(
+        Appointment.staff_id, Appointment.starts_at, Appointment.busy_until.label("ends_at")
+    ).where(
+        Appointment.staff_id.in_(WINDOW["staff_ids"]),
+        Appointment.status.in_(HOLDING_STATES),
+        Appointment.starts_at < WINDOW["end"],
+        # Bounded on both sides, so the (staff_id, starts_at) index reads only the window.
+        Appointment.starts_at > WINDOW["low"],
+        Appointment.busy_until > WINDOW["start"],
+    )
+    if excluding:  # an appointment being moved frees its own time
+        appointments = appointments.where(Appointment.id != bindparam("exclude"))
+    absences = select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
+        Absence.staff_id.in_(WINDOW["staff_ids"]),
+        Absence.starts_at < WINDOW["end"],
+        Absence.ends_at > WINDOW["start"],
+    )
+    return union_all(appointments, _held_statement(OfferState, WaitlistOffer), absences)
+
+
+def _held_statement(OfferState, WaitlistOffer):  # model classes, imported late
+    # Times held for a waiting-list family are busy for everyone else until the offer ends.
+    return select(WaitlistOffer.staff_id, WaitlistOffer.starts_at, WaitlistOffer.busy_until).where(
+        WaitlistOffer.staff_id.in_(WINDOW["staff_ids"]),
+        WaitlistOffer.state == OfferState.OFFERED,
+        WaitlistOffer.starts_at < WINDOW["end"],
+        WaitlistOffer.starts_at > WINDOW["low"],
+        WaitlistOffer.busy_until > WINDOW["start"],
+    )
+
+
+@cache
+def _holds_statement():
+    from booking.waitlist.models import OfferState, WaitlistOffer
+
+    return _held_statement(OfferState, WaitlistOffer)
+
+
+def _window(staff_ids: list[int], start: datetime, end: datetime) -> dict:
+    return {"staff_ids": staff_ids, "start": start, "end": end, "low": start - MAX_BUSY_SPAN}
+
+
 def busy_times(
     staff_ids: Iterable[int],
     start: datetime,
@@ -120,53 +177,21 @@ def busy_times(
 ) -> list[Busy]:
     """Appointments (with their buffer), waiting-list holds and absences of these staff
     between two instants, in one query."""
-    from booking.waitlist.models import OfferState, WaitlistOffer
-
     staff_ids = list(staff_ids)
     if not staff_ids:
         return []
-    appointments = select(
-        Appointment.staff_id, Appointment.starts_at, Appointment.busy_until.label("ends_at")
-    ).where(
-        Appointment.staff_id.in_(staff_ids),
-        Appointment.status.in_(HOLDING_STATES),
-        Appointment.starts_at < end,
-        # Bounded on both sides, so the (staff_id, starts_at) index reads only the window.
-        Appointment.starts_at > start - MAX_BUSY_SPAN,
-        Appointment.busy_until > start,
-    )
-    if exclude_appointment_id is not None:  # an appointment being moved frees its own time
-        appointments = appointments.where(Appointment.id != exclude_appointment_id)
-    # Times held for a waiting-list family are busy for everyone else until the offer ends.
-    holds = select(WaitlistOffer.staff_id, WaitlistOffer.starts_at, WaitlistOffer.busy_until).where(
-        WaitlistOffer.staff_id.in_(staff_ids),
-        WaitlistOffer.state == OfferState.OFFERED,
-        WaitlistOffer.starts_at < end,
-        WaitlistOffer.starts_at > start - MAX_BUSY_SPAN,
-        WaitlistOffer.busy_until > start,
-    )
-    absences = select(Absence.staff_id, Absence.starts_at, Absence.ends_at).where(
-        Absence.staff_id.in_(staff_ids), Absence.starts_at < end, Absence.ends_at > start
-    )
-    rows = db.session.execute(union_all(appointments, holds, absences))
+    parameters = _window(staff_ids, start, end)
+    if exclude_appointment_id is not None:
+        parameters["exclude"] = exclude_appointment_id
+    rows = db.session.execute(_busy_statement(exclude_appointment_id is not None), parameters)
     return [Busy(*row) for row in rows]  # the first select's column types serve every row
 
 
 def held_offers(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
     """Times held for a waiting-list family (booking/waitlist): busy for everyone else until
     the offer is taken, declined or has expired (the worker ends it)."""
-    from booking.waitlist.models import OfferState, WaitlistOffer
-
-    rows = db.session.execute(
-        select(WaitlistOffer.staff_id, WaitlistOffer.starts_at, WaitlistOffer.busy_until).where(
-            WaitlistOffer.staff_id.in_(list(staff_ids)),
-            WaitlistOffer.state == OfferState.OFFERED,
-            WaitlistOffer.starts_at < end,
-            WaitlistOffer.starts_at > start - MAX_BUSY_SPAN,
-            WaitlistOffer.busy_until > start,
-        )
-    )
-    return [Busy(row.staff_id, row.starts_at, row.busy_until) for row in rows]
+    rows = db.session.execute(_holds_statement(), _window(list(staff_ids), start, end))
+    return [Busy(*row) for row in rows]
 
 
 def time_is_held(staff_id: int, start: datetime, busy_until: datetime) -> bool:
