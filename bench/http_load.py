@@ -606,8 +606,9 @@ def run_engine(engine: str, history: bool, args) -> list[dict]:
         servers.append(floor)
         with_engine = []
         for scenario in scenarios(data, history):
-            with_engine.append(get_scenario(ours, floor, scenario, args))
-        if not history:
+            if args.only in scenario["name"]:
+                with_engine.append(get_scenario(ours, floor, scenario, args))
+        if not history and args.only in "POST /api/v1/bookings, distinct slots":
             with_engine.append(booking_scenario(ours, floor, data, args))
         for line in with_engine:
             line["engine"] = engine
@@ -628,6 +629,9 @@ def main() -> None:
     parser.add_argument("--booking-clients", type=int, default=8)
     parser.add_argument("--no-history", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="2 s in all per scenario, no file")
+    parser.add_argument(
+        "--only", default="", help="only scenarios whose name holds this text (e.g. POST)"
+    )
     args = parser.parse_args()
     if args.smoke:
         args.seconds, args.rounds = 0.5, 1

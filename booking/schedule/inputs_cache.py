@@ -13,6 +13,7 @@ Entries also expire after SLOT_CACHE_SECONDS, for changes made outside the app (
 import threading
 import time as clock
 from collections import OrderedDict
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,35 +94,51 @@ def current_versions(session: Session, service_id: int) -> tuple[int, int] | Non
         session.flush()  # a Core select does not autoflush: pending changes count as changes
     if session.info.get(CHANGED):
         return None
-    row = session.execute(
-        sa.select(schedule_version.c.version, service_table.c.slots_version)
-        .select_from(schedule_version)
-        .join(service_table, sa.true())
-        .where(schedule_version.c.id == 1, service_table.c.id == service_id)
-    ).first()
+    row = session.execute(_versions_statement(), {"service_id": service_id}).first()
     return (row[0], row[1]) if row else None
 
 
-def _bump(connection, service_ids: set[int], everything: bool, staff_ids=frozenset()) -> None:
-    if everything:
-        connection.execute(
-            sa.update(schedule_version)
-            .where(schedule_version.c.id == 1)
-            .values(version=schedule_version.c.version + 1)
-        )
-    if service_ids or staff_ids:
-        of_staff = sa.select(staff_service.c.service_id).where(
-            staff_service.c.staff_id.in_(sorted(staff_ids))
-        )
-        connection.execute(
-            sa.update(service_table)
-            .where(
-                sa.or_(
-                    service_table.c.id.in_(sorted(service_ids)),
-                    service_table.c.id.in_(of_staff),
-                )
+# Built once: these run on every slot read and every booking.
+@cache
+def _versions_statement():
+    return (
+        sa.select(schedule_version.c.version, service_table.c.slots_version)
+        .select_from(schedule_version)
+        .join(service_table, sa.true())
+        .where(schedule_version.c.id == 1, service_table.c.id == sa.bindparam("service_id"))
+    )
+
+
+@cache
+def _bump_statements():
+    everything = (
+        sa.update(schedule_version)
+        .where(schedule_version.c.id == 1)
+        .values(version=schedule_version.c.version + 1)
+    )
+    of_staff = sa.select(staff_service.c.service_id).where(
+        staff_service.c.staff_id.in_(sa.bindparam("staff_ids", expanding=True))
+    )
+    services = (
+        sa.update(service_table)
+        .where(
+            sa.or_(
+                service_table.c.id.in_(sa.bindparam("service_ids", expanding=True)),
+                service_table.c.id.in_(of_staff),
             )
-            .values(slots_version=service_table.c.slots_version + 1)
+        )
+        .values(slots_version=service_table.c.slots_version + 1)
+    )
+    return everything, services
+
+
+def _bump(connection, service_ids: set[int], everything: bool, staff_ids=frozenset()) -> None:
+    bump_everything, bump_services = _bump_statements()
+    if everything:
+        connection.execute(bump_everything)
+    if service_ids or staff_ids:
+        connection.execute(
+            bump_services, {"service_ids": sorted(service_ids), "staff_ids": sorted(staff_ids)}
         )
 
 
