@@ -8,6 +8,8 @@ back when an exception escaped or an error page is shown. A failed commit become
 page (503 when the database is busy or gone), never a success page over lost work.
 """
 
+import fcntl
+import os
 import random
 import time
 from collections.abc import Callable
@@ -49,6 +51,54 @@ def _forget_transaction(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended
         session.info.pop("flushed", None)
         session.info.pop("write_lock", None)
+        _leave_writer_queue(session)
+
+
+WRITER_QUEUE = "sqlite_writer_queue"  # session.info key: the open lock file while writing
+
+
+def _writer_queue_path(session: Session) -> str | None:
+    """The lock file beside a SQLite database file; None for other engines and in memory."""
+    url = session.get_bind().url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:"):
+        return None  # a URI (shared memory, read-only modes): SQLite's own lock only
+    return f"{url.database}-writers.lock"
+
+
+def _join_writer_queue(session: Session, timeout: float) -> None:
+    """SQLite: wait for the write lock in a queue of our own (a file lock) before BEGIN
+    IMMEDIATE. SQLite's busy handler sleeps 1, 2, 5, 10 … ms between tries, so a writer
+    waiting behind another of 3 ms got its turn only after 8 ms; the file lock is polled every
+    fraction of a millisecond. SQLite's own lock still decides: this only orders our writers.
+    Raises DatabaseBusy after `timeout` seconds."""
+    path = _writer_queue_path(session)
+    if path is None or WRITER_QUEUE in session.info:
+        return
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # a read-only folder, say: SQLite's lock alone, as before
+    deadline = time.monotonic() + timeout
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(handle)
+                raise DatabaseBusy(busy_message()) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+    session.info[WRITER_QUEUE] = handle
+
+
+def _leave_writer_queue(session: Session) -> None:
+    handle = session.info.pop(WRITER_QUEUE, None)
+    if handle is not None:
+        os.close(handle)  # closing the file releases its lock
 
 
 def _is_lock_error(error: OperationalError) -> bool:
@@ -71,16 +121,22 @@ def begin_write(attempts: int = WRITE_LOCK_ATTEMPTS) -> None:
         if session.new or session.dirty or session.deleted or session.info.get("flushed"):
             raise RuntimeError("begin_write() must come before the transaction's first write")
         session.rollback()  # only reads so far: nothing is lost
+    timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
     for attempt in range(attempts):
+        _join_writer_queue(session, timeout)
         try:
             session.connection(execution_options={"sqlite_immediate": True})
         except OperationalError as error:
+            _leave_writer_queue(session)
             if not _is_lock_error(error):
                 raise
             session.rollback()
             # SQLite's busy handler is not fair: step back a little, then queue again.
             time.sleep(random.uniform(0.05, 0.25) * (attempt + 1))  # noqa: S311
             continue
+        except BaseException:
+            _leave_writer_queue(session)
+            raise
         session.info["write_lock"] = True
         return
     raise DatabaseBusy(busy_message())

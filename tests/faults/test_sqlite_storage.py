@@ -6,6 +6,7 @@ copy of the database opened read-only (`mode=ro`: "attempt to write a readonly d
 and a copy whose file may not grow (`PRAGMA max_page_count`: "database or disk is full").
 """
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -76,14 +77,24 @@ def read_only(app_factory, path: Path):
 def disk_full(app_factory, path: Path):
     app = app_factory(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
     with app.app_context():
-        # The smallest pages and no free ones: a message (a few kB) needs pages the file
-        # may not grow by any more. (The page size changes only outside WAL mode.)
+        # The smallest pages and no free ones: a booking's rows need pages the file may not
+        # grow by any more. (The page size changes only outside WAL mode.) The outbox's last
+        # page is filled with small sent messages first: a booking's queued message (under
+        # 200 bytes since messages are rendered when sent) must not fit beside them.
         connection = sqlite3.connect(path, isolation_level=None)
         connection.execute("PRAGMA journal_mode=DELETE")
         connection.execute("PRAGMA page_size=512")
         connection.execute("VACUUM")
-        connection.execute("PRAGMA journal_mode=WAL")
         pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        with contextlib.suppress(sqlite3.OperationalError):  # "database or disk is full"
+            while True:
+                connection.execute(
+                    "INSERT INTO outbox_message (created_at, kind, channel, recipient, subject,"
+                    " body_text, status, attempts, next_attempt_at) VALUES ('2026-01-01',"
+                    " 'x', 'email', 'x', '', '', 'sent', 1, '2026-01-01')"
+                )
+        connection.execute("PRAGMA journal_mode=WAL")
         connection.close()
 
         @event.listens_for(db.engine, "connect")
@@ -99,8 +110,8 @@ FAULTS = {"read-only": read_only, "disk full": disk_full}
 @freeze_time(NOW)
 @pytest.mark.parametrize("fault", FAULTS)
 def test_the_booking_form_is_refused_in_the_familys_language(app_factory, sqlite_copy, fault):
-    before = row_counts(sqlite_copy)
     app = FAULTS[fault](app_factory, sqlite_copy)
+    before = row_counts(sqlite_copy)
     with app.app_context():
         client = app.test_client()
         # Reading still works: the family sees the times and the form.
@@ -117,8 +128,8 @@ def test_the_booking_form_is_refused_in_the_familys_language(app_factory, sqlite
 @freeze_time(NOW)
 @pytest.mark.parametrize("fault", FAULTS)
 def test_the_api_refuses_the_booking_with_503(app_factory, sqlite_copy, fault):
-    before = row_counts(sqlite_copy)
     app = FAULTS[fault](app_factory, sqlite_copy)
+    before = row_counts(sqlite_copy)
     with app.app_context():
         client = app.test_client()
         answer = client.post(
