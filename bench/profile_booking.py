@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--show-sql", action="store_true", help="the last booking's statements")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     if args.engine == "sqlite":
@@ -50,8 +51,13 @@ def main() -> None:
 
         statements = [0]
 
-        def count(*_args, **_kwargs):
+        last: list[str] = []
+
+        def count(_connection, _cursor, statement, *_args, **_kwargs):
             statements[0] += 1
+            if "JOIN office" in statement and "service.slug" in statement:
+                last.clear()
+            last.append(" ".join(statement.split())[:150])
 
         with app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", count)
@@ -75,6 +81,8 @@ def main() -> None:
                  "statements_per_booking": round(statements[0] / len(measured), 1)}
             )
         )
+        if args.show_sql:
+            print("\n".join(last))
         if profiler:
             stats = pstats.Stats(profiler)
             stats.sort_stats("cumulative").print_stats(args.top)
