@@ -255,3 +255,69 @@ def test_a_stuck_sqlite_writer_queue_ends_in_database_busy(app_factory):
             thread.join()
         begin_write()  # the queue moves again once the holder is gone
         db.session.rollback()
+
+
+@freeze_time(NOW)
+def test_the_api_checks_before_it_queues_for_the_sqlite_write_lock(
+    app, client, bookable_service, monkeypatch
+):
+    sqlite_only(app)
+    from booking.appointments import booking as booking_module
+
+    seen = []
+    first_check = booking_module._candidates
+
+    def watched(*args, **kwargs):
+        seen.append(("queue taken", queue_is_taken(app)))
+        return first_check(*args, **kwargs)
+
+    monkeypatch.setattr(booking_module, "_candidates", watched)
+    response = client.post(
+        "/api/v1/bookings",
+        json={
+            "service": "beratung-35a",
+            "start": "2027-03-04T10:00:00+01:00",
+            "name": "Familie Aydın",
+            "email": "aydin@example.org",
+            "privacy_consent": True,
+        },
+    )
+    assert response.status_code == 201, response.json
+    assert seen == [("queue taken", False)]  # only the final check runs under the lock
+
+
+@freeze_time(NOW)
+def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
+    app, bookable_service, monkeypatch
+):
+    """The first check ran outside the write lock; the final one, under it, sees the absence
+    a caseworker entered meanwhile (from another connection, as another worker would).
+    PostgreSQL checks once, after the view's reads, so it has no such gap."""
+    sqlite_only(app)
+    from booking.appointments import booking as booking_module
+    from booking.appointments.booking import SlotTaken
+
+    start = datetime(2027, 3, 4, 9, tzinfo=UTC)
+    staff_id = qualified_caseworkers(bookable_service)[0].id
+    first_check = booking_module._candidates
+
+    def then_absent(*args, **kwargs):
+        ranked = first_check(*args, **kwargs)
+        with db.engine.begin() as other:
+            other.execute(
+                Absence.__table__.insert().values(
+                    staff_id=staff_id,
+                    kind=AbsenceKind.ILLNESS,
+                    starts_at=start - timedelta(hours=1),
+                    ends_at=start + timedelta(hours=3),
+                    all_day=False,
+                    note="",
+                )
+            )
+        return ranked
+
+    monkeypatch.setattr(booking_module, "_candidates", then_absent)
+    with pytest.raises(SlotTaken):
+        book_appointment(bookable_service, start, FAMILY, utcnow())
+    db.session.rollback()
+    assert db.session.scalar(select(Appointment)) is None

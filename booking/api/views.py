@@ -26,7 +26,7 @@ from booking.appointments.models import Appointment, AppointmentError, Appointme
 from booking.core.access import public
 from booking.core.converters import parse_date
 from booking.core.page_cache import cached_answer, conditional_answer
-from booking.core.transactions import DatabaseBusy
+from booking.core.transactions import DatabaseBusy, locks_late
 from booking.db import utcnow
 from booking.extensions import csrf, db, limiter
 from booking.offices.models import Office
@@ -243,6 +243,7 @@ def _field_errors(body: dict) -> dict:
 
 
 @bp.route("/bookings", methods=["POST"])
+@locks_late  # book_appointment takes the write lock after its first check
 @limiter.limit(WRITE_LIMIT)
 @public
 @idempotent("bookings")

@@ -210,6 +210,29 @@ def _candidates(
     return rank_caseworkers(check.free, load, check.inputs.languages, language)
 
 
+def _may_check_before_locking() -> bool:
+    """SQLite, and no write lock yet: the view let the booking take it (locks_late)."""
+    session = db.session()
+    return not session.info.get("write_lock") and session.get_bind().dialect.name == "sqlite"
+
+
+def _still_free(
+    service: Service, start: datetime, now: datetime, staff_id: int | None, ranked: list[int]
+) -> list[int]:
+    """Under the write lock: who of the first check's caseworkers is still free (in the same
+    order; a ranking made a moment ago is good enough, being free must be true now)."""
+    check = check_slot(service, start, now, staff_id)
+    if check is None:
+        raise _not_a_slot()
+    free = set(check.free)
+    candidates = [staff for staff in ranked if staff in free]
+    if not candidates:
+        raise SlotTaken(
+            _l("This time has just been taken. Please choose another time."), field="start"
+        )
+    return candidates
+
+
 @cache
 def _day_load_statement():
     """Appointments per caseworker on one day (the least booked gets a pooled booking)."""
@@ -361,7 +384,19 @@ def book_appointment(
     if start.tzinfo is None:
         raise NotASlot(_l("The time needs a time zone."), field="start")
     start = start.astimezone(UTC)  # instants are UTC everywhere inside
-    begin_write()
+    online = channel == Channel.ONLINE and actor is None
+    first_check = None
+    if _may_check_before_locking():
+        # SQLite runs one writer at a time: check while another booking writes, then take
+        # the lock for the final check and the insert only.
+        try:
+            first_check = _candidates(
+                service, start, now, staff_id, language=family.language, online=online
+            )
+        finally:
+            begin_write(keep_loaded=True)
+    else:
+        begin_write(keep_loaded=True)  # what the view read stays loaded
     if idempotency_key:
         existing = db.session.scalar(
             select(Appointment).where(Appointment.idempotency_key == idempotency_key)
@@ -376,8 +411,12 @@ def book_appointment(
             idempotency_key = None
     if actor is None:
         _check_open_bookings(service, family, now)
-    online = channel == Channel.ONLINE and actor is None
-    candidates = _candidates(service, start, now, staff_id, language=family.language, online=online)
+    if first_check is None:
+        candidates = _candidates(
+            service, start, now, staff_id, language=family.language, online=online
+        )
+    else:
+        candidates = _still_free(service, start, now, staff_id, first_check)
     token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
     appointment = Appointment(
         service_id=service.id,

@@ -106,13 +106,17 @@ def _is_lock_error(error: OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def begin_write(attempts: int = WRITE_LOCK_ATTEMPTS) -> None:
+def begin_write(attempts: int = WRITE_LOCK_ATTEMPTS, keep_loaded: bool = False) -> None:
     """Make the session's transaction a writer (SQLite: BEGIN IMMEDIATE); idempotent.
 
     Never commits: a transaction that already wrote without the lock is a programming error
     (RuntimeError); one that only read is rolled back and begun again with the lock.
     PostgreSQL ignores the option (its row locks and constraints do the work).
     Raises DatabaseBusy, never a raw "database is locked".
+
+    keep_loaded: SQLite ends the read transaction and begins the writing one on the same
+    connection, so the objects read so far stay loaded (a rollback would expire them all and
+    every one would be read again); the caller checks again under the lock what must be true.
     """
     session = db.session()  # the scoped session's current Session
     if session.in_transaction():
@@ -120,6 +124,8 @@ def begin_write(attempts: int = WRITE_LOCK_ATTEMPTS) -> None:
             return
         if session.new or session.dirty or session.deleted or session.info.get("flushed"):
             raise RuntimeError("begin_write() must come before the transaction's first write")
+        if keep_loaded and _keep_reader_as_writer(session):
+            return
         session.rollback()  # only reads so far: nothing is lost
     timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
     for attempt in range(attempts):
@@ -142,6 +148,46 @@ def begin_write(attempts: int = WRITE_LOCK_ATTEMPTS) -> None:
     raise DatabaseBusy(busy_message())
 
 
+def _keep_reader_as_writer(session: Session) -> bool:
+    """Go on writing in a transaction that has only read. PostgreSQL: nothing to do (READ
+    COMMITTED reads each statement's latest commits; rows and locks do the rest). SQLite:
+    COMMIT the reads and BEGIN IMMEDIATE on the same connection; SQLAlchemy's transaction stays
+    open around both (the driver runs in autocommit mode and our `begin` hook emits BEGIN
+    itself, booking/db.py). False when this cannot be done here (a savepoint, or SQLite still
+    busy): then the caller rolls back and queues as usual."""
+    if session.in_nested_transaction():
+        return False
+    try:
+        connection = session.connection()
+    except OperationalError as error:
+        if _is_lock_error(error):
+            return False  # the usual way: roll back, queue and try again
+        raise
+    if connection.dialect.name != "sqlite":
+        session.info["write_lock"] = True
+        return True
+    timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
+    _join_writer_queue(session, timeout)
+    try:
+        connection.exec_driver_sql("COMMIT")  # only reads: nothing to keep
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as error:
+        _leave_writer_queue(session)
+        if not _is_lock_error(error):
+            raise
+        return False
+    session.info["write_lock"] = True
+    return True
+
+
+def locks_late(view: Callable) -> Callable:
+    """Mark a writing view that takes the write lock itself, after its reads: on SQLite its
+    checks then run beside another request's write, and only the final check and the insert
+    wait their turn (book_appointment)."""
+    view.locks_late = True  # type: ignore[attr-defined]
+    return view
+
+
 def rollback_only() -> None:
     """This request's changes must not be committed (an error answer is being shown)."""
     if g:
@@ -156,8 +202,13 @@ def _view_writes() -> bool:
 
 
 def _lock_writers() -> None:
-    if _view_writes():
+    if _view_writes() and not _view_locks_late():
         begin_write()
+
+
+def _view_locks_late() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "locks_late", False))
 
 
 def _commit_request(response: Response) -> Response:

@@ -420,29 +420,6 @@ def find_free_slots(
     return slots
 
 
-def grid_and_free_slots(
-    service: Service,
-    day: date,
-    now: datetime,
-    staff_id: int | None = None,
-    exclude_appointment_id: int | None = None,
-    ignore_notice: bool = False,
-) -> tuple[list[Slot], list[Slot]]:
-    """The day's slot times as if nobody were booked, and the free ones: booking needs both
-    to tell "no slot time" from "taken". One load of the inputs serves both.
-
-    ignore_notice: staff may book, move or restore inside the minimum notice and beyond the
-    horizon (never into the past, busy time or a closed day).
-    """
-    inputs = slot_inputs(service, day, day, staff_id, exclude_appointment_id)
-    if inputs is None:
-        return [], []
-    rules = _rules_for(service, day, now, ignore_notice)
-    grid = free_slots(rules, day, day, inputs.hours, [], inputs.closed, now)
-    free = free_slots(rules, day, day, inputs.hours, inputs.busy, inputs.closed, now)
-    return grid, free
-
-
 def consultation_calendar(office: Office, first: date, last: date) -> list[ConsultationOccurrence]:
     """Open consultation hours of an office with cancelled dates and their reasons."""
     rows = db.session.scalars(
