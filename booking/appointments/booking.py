@@ -39,7 +39,7 @@ from booking.offices.models import Service
 from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
-from booking.schedule.services import check_slot, held_for_phone, time_is_held
+from booking.schedule.services import busy_times, check_slot, held_for_phone, time_is_held
 
 MAX_NOTE = 500
 MAX_NAME = 120
@@ -216,16 +216,14 @@ def _may_check_before_locking() -> bool:
     return not session.info.get("write_lock") and session.get_bind().dialect.name == "sqlite"
 
 
-def _still_free(
-    service: Service, start: datetime, now: datetime, staff_id: int | None, ranked: list[int]
-) -> list[int]:
-    """Under the write lock: who of the first check's caseworkers is still free (in the same
-    order; a ranking made a moment ago is good enough, being free must be true now)."""
-    check = check_slot(service, start, now, staff_id)
-    if check is None:
-        raise _not_a_slot()
-    free = set(check.free)
-    candidates = [staff for staff in ranked if staff in free]
+def _still_free(service: Service, start: datetime, ranked: list[int]) -> list[int]:
+    """Under the write lock: who of the first check's caseworkers is still free, in the same
+    order (a ranking made a moment ago is good enough; being free must be true now). They were
+    on the slot's grid a moment ago, so free means: no appointment, hold or absence overlaps
+    the slot with its buffer, as the engine decides (engine.free_slots)."""
+    occupy = timedelta(minutes=service.minutes + service.buffer_minutes)
+    busy = {interval.staff_id for interval in busy_times(ranked, start, start + occupy)}
+    candidates = [staff for staff in ranked if staff not in busy]
     if not candidates:
         raise SlotTaken(
             _l("This time has just been taken. Please choose another time."), field="start"
@@ -416,7 +414,7 @@ def book_appointment(
             service, start, now, staff_id, language=family.language, online=online
         )
     else:
-        candidates = _still_free(service, start, now, staff_id, first_check)
+        candidates = _still_free(service, start, first_check)
     token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
     appointment = Appointment(
         service_id=service.id,
