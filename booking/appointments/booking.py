@@ -210,6 +210,25 @@ def _candidates(
     return rank_caseworkers(check.free, load, check.inputs.languages, language)
 
 
+def _repeated_form(
+    idempotency_key: str, service: Service, family: FamilyDetails
+) -> tuple[Booking | None, str | None]:
+    """The booking made by the same form sent before (shown again), and the key to use: a key
+    that belongs to someone else's booking is ignored."""
+    existing = db.session.scalar(
+        select(Appointment).where(Appointment.idempotency_key == idempotency_key)
+    )
+    if existing is None:
+        return None, idempotency_key
+    same_family = existing.service_id == service.id and (existing.email, existing.phone) == (
+        family.email,
+        family.phone,
+    )
+    if same_family:  # the same form sent twice: show the first booking again
+        return Booking(existing, token_for_key(idempotency_key)), idempotency_key
+    return None, None
+
+
 def _may_check_before_locking() -> bool:
     """SQLite, and no write lock yet: the view let the booking take it (locks_late)."""
     session = db.session()
@@ -384,6 +403,10 @@ def book_appointment(
     start = start.astimezone(UTC)  # instants are UTC everywhere inside
     online = channel == Channel.ONLINE and actor is None
     first_check = None
+    if idempotency_key and _may_check_before_locking():
+        repeated, _key = _repeated_form(idempotency_key, service, family)
+        if repeated is not None:  # found by reading alone: no lock needed
+            return repeated
     if _may_check_before_locking():
         # SQLite runs one writer at a time: check while another booking writes, then take
         # the lock for the final check and the insert only.
@@ -396,17 +419,9 @@ def book_appointment(
     else:
         begin_write(keep_loaded=True)  # what the view read stays loaded
     if idempotency_key:
-        existing = db.session.scalar(
-            select(Appointment).where(Appointment.idempotency_key == idempotency_key)
-        )
-        same_family = existing is not None and (
-            existing.service_id == service.id
-            and (existing.email, existing.phone) == (family.email, family.phone)
-        )
-        if same_family:  # the same form sent twice: show the first booking again
-            return Booking(existing, token_for_key(idempotency_key))
-        if existing is not None:  # a key that belongs to someone else's booking: ignore it
-            idempotency_key = None
+        repeated, idempotency_key = _repeated_form(idempotency_key, service, family)
+        if repeated is not None:
+            return repeated
     if actor is None:
         _check_open_bookings(service, family, now)
     if first_check is None:

@@ -24,6 +24,7 @@ from booking.core.errors import render_error
 from booking.core.exceptions import BookingError
 from booking.core.forms import attach_field_errors
 from booking.core.page_cache import cached_answer, conditional_answer
+from booking.core.transactions import begin_write, locks_late
 from booking.core.urls import external_url
 from booking.db import utcnow
 from booking.extensions import db, limiter
@@ -152,6 +153,7 @@ def checked_family(form: FamilyDetailsForm) -> FamilyDetails | None:
 
 
 @bp.route("/book/<slug>/details", methods=["GET", "POST"])
+@locks_late  # a language switch writes nothing; book_appointment takes the lock when it books
 @limiter.limit(BOOKING_LIMIT, methods=["POST"], exempt_when=switching_language)
 @public
 def details(slug: str):
@@ -186,6 +188,7 @@ def details(slug: str):
     if family is None:
         return render_details(service, form, start, 422)
     if form.website.data:
+        begin_write(keep_loaded=True)
         record_refusal(service, "honeypot field filled")
         form.form_errors.append(_("We could not book your appointment. Please call us."))
         return render_details(service, form, start, 422)
