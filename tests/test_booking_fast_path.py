@@ -180,6 +180,8 @@ def test_a_message_whose_appointment_is_gone_fails_visibly(app, bookable_service
     db.session.commit()
     db.session.delete(booking.appointment)
     db.session.commit()
+    shown = db.session.scalar(select(OutboxMessage))
+    assert "appointment erased" in shown.body_text  # the viewer says so instead of failing
     report = send_pending(utcnow())
     assert report.failed == 1 and "appointment is gone" in report.errors[0]
     message = db.session.scalar(select(OutboxMessage))

@@ -33,6 +33,10 @@ class MessageContent(NamedTuple):
     ics_method: str | None
 
 
+class MessageNotRenderable(Exception):
+    """The appointment a queued message is about no longer exists (erased)."""
+
+
 class OutboxMessage(db.Model):
     """One message, queued in the transaction of the change that causes it.
 
@@ -110,13 +114,17 @@ class OutboxMessage(db.Model):
 
         return setter
 
-    subject = property(lambda self: self.content().subject, _set_stored("subject"))
-    body_text = property(lambda self: self.content().body_text, _set_stored("body_text"))
-    body_html = property(lambda self: self.content().body_html, _set_stored("body_html"))
-    ics = property(lambda self: self.content().ics, _set_stored("ics"))
-    ics_method = property(lambda self: self.content().ics_method, _set_stored("ics_method"))
+    def _shown(self) -> MessageContent:
+        # For reading (viewer, export): a message that cannot be rendered says so.
+        try:
+            return self.content()
+        except MessageNotRenderable:
+            erased = "(appointment erased: this message will not be sent)"
+            return MessageContent("", erased, None, None, None)
+
+    subject = property(lambda self: self._shown().subject, _set_stored("subject"))
+    body_text = property(lambda self: self._shown().body_text, _set_stored("body_text"))
+    body_html = property(lambda self: self._shown().body_html, _set_stored("body_html"))
+    ics = property(lambda self: self._shown().ics, _set_stored("ics"))
+    ics_method = property(lambda self: self._shown().ics_method, _set_stored("ics_method"))
     del _set_stored
-
-
-class MessageNotRenderable(Exception):
-    """The appointment a queued message is about no longer exists (erased)."""
