@@ -22,7 +22,7 @@ DATE_PARAMS = [
         "name": name,
         "in": "query",
         "required": True,
-        "description": f"Local date (Europe/Berlin), inclusive; {name}–to spans at most 92 days.",
+        "description": "Local date (Europe/Berlin), inclusive; from–to spans at most 92 days.",
         "schema": {"type": "string", "format": "date"},
     }
     for name in ("from", "to")
