@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import http_load  # noqa: E402
+from bench import http_load
 
 
 def main() -> None:
@@ -75,10 +75,13 @@ def main() -> None:
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(
             json.dumps(
-                {"engine": args.engine, "bookings": len(measured),
-                 "ms_per_booking": round(elapsed * 1000 / len(measured), 3),
-                 "cpu_ms_per_booking": round(cpu * 1000 / len(measured), 3),
-                 "statements_per_booking": round(statements[0] / len(measured), 1)}
+                {
+                    "engine": args.engine,
+                    "bookings": len(measured),
+                    "ms_per_booking": round(elapsed * 1000 / len(measured), 3),
+                    "cpu_ms_per_booking": round(cpu * 1000 / len(measured), 3),
+                    "statements_per_booking": round(statements[0] / len(measured), 1),
+                }
             )
         )
         if args.show_sql:

@@ -10,6 +10,7 @@ Inside a savepoint: when it fails, the change itself still commits and the worke
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from booking.db import utcnow
@@ -44,7 +45,10 @@ def _offer_after_change(session: Session) -> None:
     try:
         with session.begin_nested():
             process_waitlist(utcnow(), services, lock=False)
-    except Exception:  # the change itself must not fail for its follow-up
+    except Exception as error:  # the change itself must not fail for its follow-up
+        connection_lost = isinstance(error, DBAPIError) and error.connection_invalidated
+        if connection_lost or not session.is_active:
+            raise  # the transaction is gone: the change cannot commit either (503, not 500)
         current_app.logger.exception("waiting list not processed; the worker will retry")
     finally:
         session.info.pop(RUNNING, None)
