@@ -516,6 +516,40 @@ def test_restore_refuses_an_absence_and_a_closure(app, bookable_service):
     assert appointment.status == AppointmentStatus.BOOKED
 
 
+def test_restore_says_when_a_waiting_list_family_holds_the_time(app, bookable_service):
+    """Cancelled, then offered to the waiting list: staff read why it cannot come back."""
+    from booking.waitlist.models import OfferState, WaitlistEntry, WaitlistOffer
+
+    staff = service_staff(bookable_service)
+    appointment = book_appointment(bookable_service, TEN, a_family(), DB_NOW).appointment
+    appointment.cancel("test", DB_NOW)
+    entry = WaitlistEntry(
+        service_id=bookable_service.id,
+        office_id=bookable_service.office_id,
+        family_name="Familie Wartend",
+        email="wartend@example.org",
+    )
+    db.session.add(entry)
+    db.session.flush()
+    db.session.add(
+        WaitlistOffer(
+            entry_id=entry.id,
+            service_id=bookable_service.id,
+            staff_id=appointment.staff_id,
+            starts_at=appointment.starts_at,
+            busy_until=appointment.busy_until,
+            offered_at=DB_NOW,
+            hold_until=DB_NOW + timedelta(hours=2),
+            state=OfferState.OFFERED,
+        )
+    )
+    db.session.commit()
+    with pytest.raises(SlotTaken, match="Warteliste"):
+        restore_appointment(appointment, staff, DB_NOW)
+    db.session.rollback()
+    assert appointment.status == AppointmentStatus.CANCELLED
+
+
 def test_restore_refuses_a_time_taken_by_another_before_the_database_does(
     app, bookable_service, monkeypatch
 ):

@@ -595,6 +595,10 @@ def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetim
     except SlotTaken as error:
         if _overlapping_appointment(appointment):
             raise SlotTaken(_l("The time has been booked by someone else meanwhile.")) from error
+        if time_is_held(appointment.staff_id, appointment.starts_at, appointment.busy_until):
+            raise SlotTaken(
+                _l("The time is held for a family from the waiting list meanwhile.")
+            ) from error
         raise SlotTaken(
             _l("The caseworker is absent or has blocked this time meanwhile.")
         ) from error

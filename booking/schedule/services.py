@@ -321,8 +321,7 @@ def load_static_inputs(
 class SlotCheck:
     """One slot time of a service as a booking sees it (check_slot)."""
 
-    working: tuple[int, ...]  # caseworkers whose hours hold the slot
-    free: tuple[int, ...]  # of them, those without busy time in it
+    free: tuple[int, ...]  # caseworkers whose hours hold the slot, without busy time in it
     inputs: StaticInputs
 
 
@@ -335,8 +334,8 @@ def check_slot(
     ignore_notice: bool = False,
 ) -> SlotCheck | None:
     """None when `start` is no slot time of the service on its day (outside hours, on a
-    closed day, inside the notice or beyond the horizon, off the grid); else who works then
-    and who of them is free.
+    closed day, inside the notice or beyond the horizon, off the grid); else who of the
+    caseworkers working then is free.
 
     The engine decides as for a whole day, but reads busy time only around `start` (unless
     the day's busy times are cached): under many bookings each one changes the service's
@@ -351,19 +350,20 @@ def check_slot(
         return None
     rules = _rules_for(service, day, now, ignore_notice)
     start_ts = int(start.timestamp())
-    grid = free_slots(rules, day, day, static.hours, [], static.closed, now)
-    slot = next((slot for slot in grid if slot.start_ts == start_ts), None)
-    if slot is None:
-        return None
     busy_key = ("busy", service.id, day, day, staff_id, exclude_appointment_id, versions)
     busy = cache.get(busy_key) if versions else None
     if busy is None:
         occupy = timedelta(minutes=service.minutes + service.buffer_minutes)
-        busy = busy_times(slot.staff_ids, start, start + occupy, exclude_appointment_id)
-    hours = [rule for rule in static.hours if rule.staff_id in slot.staff_ids]
-    free = free_slots(rules, day, day, hours, busy, static.closed, now)
-    staff_free = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), ())
-    return SlotCheck(working=slot.staff_ids, free=staff_free, inputs=static)
+        busy = busy_times(static.staff_ids, start, start + occupy, exclude_appointment_id)
+    free = free_slots(rules, day, day, static.hours, busy, static.closed, now)
+    staff_free = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), None)
+    if staff_free is not None:
+        return SlotCheck(free=staff_free, inputs=static)
+    # Not free: a slot time that is taken, or no slot time at all? The grid tells.
+    grid = free_slots(rules, day, day, static.hours, [], static.closed, now)
+    if not any(slot.start_ts == start_ts for slot in grid):
+        return None
+    return SlotCheck(free=(), inputs=static)
 
 
 def _rules_for(service: Service, day: date, now: datetime, ignore_notice: bool) -> BookingRules:
