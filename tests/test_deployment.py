@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,19 @@ def test_production_gunicorn_request_ids_in_answers_pages_and_logs(server):
     assert rid in page.text
     made = requests.get(f"{server.url}/healthz", headers={"X-Request-ID": "bad id"}, timeout=10)
     assert re.fullmatch(r"[0-9a-f]{32}", made.headers["X-Request-ID"])
+
+    def access_lines() -> list[dict]:
+        lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+        return [line for line in lines if line["logger"] == "gunicorn.access"]
+
+    # gunicorn writes the access line after the answer has gone out: wait for it a moment.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        access = access_lines()
+        if any(line["request_id"] == made.headers["X-Request-ID"] for line in access):
+            break
+        time.sleep(0.05)
     lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
-    access = [line for line in lines if line["logger"] == "gunicorn.access"]
     mine = [line for line in access if line["request_id"] == rid]
     assert mine and mine[0]["path"] == "/no-such-page" and mine[0]["status"] == 404
     assert any(line["request_id"] == made.headers["X-Request-ID"] for line in access)
