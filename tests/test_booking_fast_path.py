@@ -323,3 +323,121 @@ def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
         book_appointment(bookable_service, start, FAMILY, utcnow())
     db.session.rollback()
     assert db.session.scalar(select(Appointment)) is None
+
+
+def hold_the_writer_queue(app, seconds: float) -> tuple[threading.Thread, threading.Event]:
+    """Another writer holds SQLite's lock for `seconds`; the event tells when it let go (no
+    clock: freezegun stops the monotonic clock)."""
+    held, released = threading.Event(), threading.Event()
+
+    def holder():
+        with app.app_context():
+            begin_write()
+            held.set()
+            clock.sleep(seconds)
+            db.session.rollback()
+            released.set()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(5)
+    return thread, released
+
+
+@freeze_time(NOW)
+def test_a_taken_time_is_refused_without_queueing_for_the_write_lock(app, client, bookable_service):
+    sqlite_only(app)
+    body = {
+        "service": "beratung-35a",
+        "start": "2027-03-04T10:00:00+01:00",
+        "name": "Familie Aydın",
+        "email": "aydin@example.org",
+        "privacy_consent": True,
+    }
+    assert client.post("/api/v1/bookings", json=body).status_code == 201
+    thread, released = hold_the_writer_queue(app, 3)
+    taken = client.post("/api/v1/bookings", json=body | {"email": "nowak@example.org"})
+    answered_while_held = not released.is_set()
+    thread.join()
+    assert taken.status_code == 409 and taken.json == {"error": "slot_taken"}
+    assert answered_while_held  # from the first check, not after the other writer let go
+
+
+def test_a_writer_queue_that_moves_late_costs_attempts_not_an_error(app_factory):
+    """The sender's record of a sent message must not give up after one queue timeout."""
+    app = app_factory(SQLITE_BUSY_TIMEOUT_MS=300)
+    with app.app_context():
+        sqlite_only(app)
+        thread, _ = hold_the_writer_queue(app, 0.8)
+        begin_write(attempts=10)  # waits out the holder over several attempts
+        db.session.rollback()
+        thread.join()
+
+
+@freeze_time(NOW)
+def test_a_closure_entered_between_the_first_check_and_the_lock_wins(
+    app, bookable_service, monkeypatch
+):
+    """Only busy time is read again under the lock, unless the schedule changed meanwhile:
+    a closure (or new hours, or a caseworker taken off the service) is then checked too."""
+    sqlite_only(app)
+    from sqlalchemy.orm import Session
+
+    from booking.appointments import booking as booking_module
+    from booking.appointments.booking import NotASlot
+    from booking.schedule.models import Closure
+
+    start = datetime(2027, 3, 4, 9, tzinfo=UTC)
+    first_check = booking_module._candidates
+
+    def then_closed(*args, **kwargs):
+        ranked = first_check(*args, **kwargs)
+        with Session(db.engine) as admin:  # another worker's admin, through the ORM
+            admin.add(
+                Closure(
+                    office_id=bookable_service.office_id,
+                    first_day=start.date(),
+                    last_day=start.date(),
+                    reason="Streik",
+                )
+            )
+            admin.commit()
+        return ranked
+
+    monkeypatch.setattr(booking_module, "_candidates", then_closed)
+    with pytest.raises(NotASlot):
+        book_appointment(bookable_service, start, FAMILY, utcnow())
+    db.session.rollback()
+    assert db.session.scalar(select(Appointment)) is None
+
+
+@freeze_time(NOW)
+def test_a_message_that_cannot_be_rendered_fails_and_the_others_go_out(
+    app, bookable_service, monkeypatch
+):
+    from booking.notify import services as notify_services
+
+    for hour in (9, 10):
+        book_appointment(
+            bookable_service,
+            datetime(2027, 3, 4, hour, tzinfo=UTC),
+            FamilyDetails(f"Familie {hour}", f"f{hour}@example.org", None),
+            utcnow(),
+        )
+        db.session.commit()
+    first_id = min(db.session.scalars(select(OutboxMessage.id)))
+    render = notify_services.render_family_message
+
+    def broken_for_the_first(message):
+        if message.id == first_id:
+            raise KeyError("a template bug")
+        return render(message)
+
+    monkeypatch.setattr(notify_services, "render_family_message", broken_for_the_first)
+    shown = db.session.get(OutboxMessage, first_id)
+    assert "cannot be rendered" in shown.body_text  # the viewer shows it, no 500
+    db.session.rollback()
+    report = send_pending(utcnow())
+    assert (report.sent, report.failed) == (1, 1)
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, first_id).status == OutboxStatus.FAILED

@@ -26,7 +26,7 @@ from booking.appointments.models import Appointment, AppointmentError, Appointme
 from booking.core.access import public
 from booking.core.converters import parse_date
 from booking.core.page_cache import cached_answer, conditional_answer
-from booking.core.transactions import DatabaseBusy, locks_late
+from booking.core.transactions import DatabaseBusy, begin_write, locks_late
 from booking.db import utcnow
 from booking.extensions import csrf, db, limiter
 from booking.offices.models import Office
@@ -274,6 +274,7 @@ def create_booking():
         booking = book_appointment(service, start, family, utcnow())
     except TooManyOpenBookings as error:
         db.session.rollback()
+        begin_write()  # the refusal's audit entry is a write: SQLite's lock first
         record_refusal(service, "max open bookings per contact (API)")
         return jsonify({"errors": {"contact": str(error.message)}}), 422
     return jsonify(appointment_json(booking.appointment, booking.manage_token)), 201

@@ -39,6 +39,7 @@ from booking.offices.models import Service
 from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
+from booking.schedule.inputs_cache import current_versions
 from booking.schedule.services import busy_times, check_slot, held_for_phone, time_is_held
 
 MAX_NOTE = 500
@@ -163,6 +164,7 @@ def _candidates(
     by_staff: bool = False,
     language: str | None = None,
     online: bool = False,
+    seen: dict | None = None,
 ) -> list[int]:
     """Caseworkers free at `start`: speakers of the family's `language` first, then the
     least booked that day (engine.rank_caseworkers).
@@ -183,6 +185,8 @@ def _candidates(
     )
     if check is None:
         raise _not_a_slot()
+    if seen is not None:
+        seen["versions"] = check.versions
     if not check.free:
         raise SlotTaken(
             _l("This time has just been taken. Please choose another time."), field="start"
@@ -233,6 +237,13 @@ def _may_check_before_locking() -> bool:
     """SQLite, and no write lock yet: the view let the booking take it (locks_late)."""
     session = db.session()
     return not session.info.get("write_lock") and session.get_bind().dialect.name == "sqlite"
+
+
+def _schedule_unchanged(service: Service, before: tuple[int, int] | None) -> bool:
+    """Under the write lock: has nothing but bookings changed since the first check? Hours,
+    absences, closures, staff, offices and services raise the schedule's version."""
+    now_versions = current_versions(db.session(), service.id)
+    return before is not None and now_versions is not None and now_versions[0] == before[0]
 
 
 def _still_free(service: Service, start: datetime, ranked: list[int]) -> list[int]:
@@ -314,8 +325,8 @@ def lock_caseworker(staff_id: int) -> None:
 def _free_of_holds(staff_id: int, start: datetime, busy_until: datetime) -> bool:
     """After the caseworker's lock: no waiting-list family holds this time meanwhile.
 
-    SQLite: the slot check read the holds inside this same write transaction (one writer at a
-    time), so nothing can have changed since; asking again would only cost time."""
+    SQLite: the holds were read under the write lock already (by the slot check, or by
+    _still_free after a first check outside it), so nothing can have changed since."""
     if db.session.get_bind().dialect.name != "postgresql":
         return True
     lock_caseworker(staff_id)
@@ -402,34 +413,30 @@ def book_appointment(
         raise NotASlot(_l("The time needs a time zone."), field="start")
     start = start.astimezone(UTC)  # instants are UTC everywhere inside
     online = channel == Channel.ONLINE and actor is None
-    first_check = None
-    if idempotency_key and _may_check_before_locking():
-        repeated, _key = _repeated_form(idempotency_key, service, family)
-        if repeated is not None:  # found by reading alone: no lock needed
-            return repeated
+    first_check, seen = None, {}
     if _may_check_before_locking():
         # SQLite runs one writer at a time: check while another booking writes, then take
-        # the lock for the final check and the insert only.
-        try:
-            first_check = _candidates(
-                service, start, now, staff_id, language=family.language, online=online
-            )
-        finally:
-            begin_write(keep_loaded=True)
-    else:
-        begin_write(keep_loaded=True)  # what the view read stays loaded
+        # the lock for the final check and the insert only. A refusal needs no lock at all.
+        if idempotency_key:
+            repeated, _ = _repeated_form(idempotency_key, service, family)
+            if repeated is not None:  # the same form again, found by reading alone
+                return repeated
+        first_check = _candidates(
+            service, start, now, staff_id, language=family.language, online=online, seen=seen
+        )
+    begin_write(keep_loaded=True)  # what was read so far stays loaded
     if idempotency_key:
         repeated, idempotency_key = _repeated_form(idempotency_key, service, family)
         if repeated is not None:
             return repeated
     if actor is None:
         _check_open_bookings(service, family, now)
-    if first_check is None:
+    if first_check is not None and _schedule_unchanged(service, seen.get("versions")):
+        candidates = _still_free(service, start, first_check)
+    else:  # checked under the lock only, or hours, closures, staff changed meanwhile
         candidates = _candidates(
             service, start, now, staff_id, language=family.language, online=online
         )
-    else:
-        candidates = _still_free(service, start, first_check)
     token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
     appointment = Appointment(
         service_id=service.id,

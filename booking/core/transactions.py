@@ -92,6 +92,9 @@ def _join_writer_queue(session: Session, timeout: float) -> None:
                 raise DatabaseBusy(busy_message()) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.001)
+        except OSError:  # no file locks on this file system (some network mounts)
+            os.close(handle)
+            return
     session.info[WRITER_QUEUE] = handle
 
 
@@ -129,7 +132,10 @@ def begin_write(attempts: int = WRITE_LOCK_ATTEMPTS, keep_loaded: bool = False) 
         session.rollback()  # only reads so far: nothing is lost
     timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
     for attempt in range(attempts):
-        _join_writer_queue(session, timeout)
+        try:
+            _join_writer_queue(session, timeout)
+        except DatabaseBusy:
+            continue  # the queue did not move within the timeout: one attempt spent
         try:
             session.connection(execution_options={"sqlite_immediate": True})
         except OperationalError as error:
@@ -154,7 +160,8 @@ def _keep_reader_as_writer(session: Session) -> bool:
     COMMIT the reads and BEGIN IMMEDIATE on the same connection; SQLAlchemy's transaction stays
     open around both (the driver runs in autocommit mode and our `begin` hook emits BEGIN
     itself, booking/db.py). False when this cannot be done here (a savepoint, or SQLite still
-    busy): then the caller rolls back and queues as usual."""
+    busy): then the caller rolls back and queues as usual. Only for transactions that have
+    read: a Core UPDATE or DELETE run before would be committed by the COMMIT here."""
     if session.in_nested_transaction():
         return False
     try:
@@ -167,7 +174,10 @@ def _keep_reader_as_writer(session: Session) -> bool:
         session.info["write_lock"] = True
         return True
     timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
-    _join_writer_queue(session, timeout)
+    try:
+        _join_writer_queue(session, timeout)
+    except DatabaseBusy:
+        return False  # the usual way decides, with its attempts
     try:
         connection.exec_driver_sql("COMMIT")  # only reads: nothing to keep
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -176,6 +186,9 @@ def _keep_reader_as_writer(session: Session) -> bool:
         if not _is_lock_error(error):
             raise
         return False
+    except BaseException:
+        _leave_writer_queue(session)
+        raise
     session.info["write_lock"] = True
     return True
 

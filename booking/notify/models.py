@@ -102,11 +102,13 @@ class OutboxMessage(db.Model):
         """Store the rendered content (the sender, right before sending): what was sent stays
         readable in the outbox viewer and in a data subject's export."""
         if self.render_from is not None:
-            content = self.content()
-            self.stored_subject, self.stored_body_text = content.subject, content.body_text
-            self.stored_body_html, self.stored_ics = content.body_html, content.ics
-            self.stored_ics_method = content.ics_method
-            self.render_from = None
+            self.store(self.content())
+
+    def store(self, content: MessageContent) -> None:
+        self.stored_subject, self.stored_body_text = content.subject, content.body_text
+        self.stored_body_html, self.stored_ics = content.body_html, content.ics
+        self.stored_ics_method = content.ics_method
+        self.render_from = None
 
     def _set_stored(name: str):  # a helper for the properties below, deleted after them
         def setter(self, value) -> None:
@@ -115,12 +117,22 @@ class OutboxMessage(db.Model):
         return setter
 
     def _shown(self) -> MessageContent:
-        # For reading (viewer, export): a message that cannot be rendered says so.
+        # For reading (viewer, export): rendered once per loaded message and snapshot; a
+        # message that cannot be rendered says so instead of failing the page.
+        cached = self.__dict__.get("_shown_content")
+        if cached is not None and cached[0] == self.render_from:
+            return cached[1]
         try:
-            return self.content()
+            content = self.content()
         except MessageNotRenderable:
             erased = "(appointment erased: this message will not be sent)"
-            return MessageContent("", erased, None, None, None)
+            content = MessageContent("", erased, None, None, None)
+        except Exception as error:  # shown to admins; the sender fails the message
+            content = MessageContent(
+                "", f"(cannot be rendered: {type(error).__name__})", None, None, None
+            )
+        self.__dict__["_shown_content"] = (self.render_from, content)
+        return content
 
     subject = property(lambda self: self._shown().subject, _set_stored("subject"))
     body_text = property(lambda self: self._shown().body_text, _set_stored("body_text"))

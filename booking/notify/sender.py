@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
 from booking.core.sealed import unseal
-from booking.core.transactions import begin_write
+from booking.core.transactions import DatabaseBusy, begin_write
 from booking.core.urls import public_url
 from booking.extensions import db
 from booking.notify.models import (
@@ -191,7 +191,7 @@ def record_outcome_surely(
         try:
             record_outcome(message_id, outcome, transport, error, now)
             return
-        except DBAPIError:
+        except (DBAPIError, DatabaseBusy):
             db.session.rollback()
             if attempt == RECORD_ATTEMPTS:
                 raise
@@ -199,19 +199,25 @@ def record_outcome_surely(
             time.sleep(0.2 * attempt)
 
 
+class NotSendable(Exception):
+    """A queued message that cannot be rendered: it fails visibly instead of being retried."""
+
+
 def take_rendered(message_id: int) -> OutboxMessage:
     """The claimed message, rendered and stored as it will be sent, detached from the session
-    (its transaction is over before the slow part, talking to the mail server)."""
+    (its transaction is over before the slow part, talking to the mail server). Rendering runs
+    before the write lock: only storing the result waits for it."""
     message = db.session.get(OutboxMessage, message_id)
     if message.render_from is not None:
-        db.session.rollback()  # the write lock first (SQLite), then read and render
-        begin_write(attempts=30)
-        message = db.session.get(OutboxMessage, message_id)
         try:
-            message.render_now()
-        except MessageNotRenderable:
+            content = message.content()
+        except Exception as error:  # a gone appointment, or a template that cannot render
             db.session.rollback()
-            raise
+            if not isinstance(error, MessageNotRenderable):
+                current_app.logger.exception("outbox message #%s cannot be rendered", message_id)
+            raise NotSendable(f"outbox message #{message_id}: {error}"[:480]) from error
+        begin_write(attempts=30, keep_loaded=True)
+        message.store(content)
         db.session.flush()
     db.session.expunge(message)
     db.session.commit()
@@ -239,7 +245,7 @@ def send_pending(now: datetime, limit: int = 200) -> SendReport:
             continue
         try:
             message = take_rendered(message_id)
-        except MessageNotRenderable as gone:
+        except NotSendable as gone:
             report.failed += 1
             report.errors.append(f"#{message_id}: {gone}")
             record_outcome_surely(message_id, OutboxStatus.FAILED, None, str(gone), now)

@@ -98,14 +98,13 @@ def queue_family_message(
                 "end": appointment.ends_at.timestamp(),
                 "sequence": appointment.sequence,
                 "status": str(appointment.status),
+                "stamp": (now or datetime.now(UTC)).timestamp(),  # the calendar file's DTSTAMP
             }
         ),
         appointment_id=appointment.id,
         dedupe_key=dedupe_key,
         sealed_manage_token=seal(manage_token, MANAGE_TOKEN_PURPOSE) if manage_token else None,
     )
-    if now is not None:
-        message.created_at = now
     db.session.add(message)
     return message
 
@@ -129,7 +128,8 @@ def render_family_message(message: OutboxMessage) -> MessageContent:
     stored = db.session.get(Appointment, message.appointment_id or 0)
     if stored is None:
         raise MessageNotRenderable(f"outbox message #{message.id}: its appointment is gone")
-    appointment = AppointmentAsQueued(stored, json.loads(message.render_from))
+    state = json.loads(message.render_from)
+    appointment = AppointmentAsQueued(stored, state)
     # Only a placeholder for the link: the sender puts the real link in when it leaves, so no
     # valid manage link is ever readable in the database or by staff.
     manage_url = MANAGE_LINK_PLACEHOLDER if message.sealed_manage_token else None
@@ -154,7 +154,7 @@ def render_family_message(message: OutboxMessage) -> MessageContent:
         method = "CANCEL" if message.kind == "cancelled" else "REQUEST"
         ics = appointment_ics(
             appointment,
-            message.created_at or datetime.now(BERLIN),
+            datetime.fromtimestamp(state["stamp"], UTC),
             method=method,
             organizer=current_app.config["MAIL_DEFAULT_SENDER"],
         ).decode()

@@ -201,6 +201,7 @@ def details(slug: str):
         return render_time_choice(service, form, start.date(), str(error.message), 409)
     except TooManyOpenBookings as error:
         db.session.rollback()
+        begin_write()  # the refusal's audit entry is a write: SQLite's lock first
         record_refusal(service, "max open bookings per contact")
         form.form_errors.append(str(error.message))
         return render_details(service, form, start, 422)

@@ -323,6 +323,7 @@ class SlotCheck:
 
     free: tuple[int, ...]  # caseworkers whose hours hold the slot, without busy time in it
     inputs: StaticInputs
+    versions: tuple[int, int] | None  # (schedule, service) as read; None: not cacheable
 
 
 def check_slot(
@@ -358,12 +359,12 @@ def check_slot(
     free = free_slots(rules, day, day, static.hours, busy, static.closed, now)
     staff_free = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), None)
     if staff_free is not None:
-        return SlotCheck(free=staff_free, inputs=static)
+        return SlotCheck(free=staff_free, inputs=static, versions=versions)
     # Not free: a slot time that is taken, or no slot time at all? The grid tells.
     grid = free_slots(rules, day, day, static.hours, [], static.closed, now)
     if not any(slot.start_ts == start_ts for slot in grid):
         return None
-    return SlotCheck(free=(), inputs=static)
+    return SlotCheck(free=(), inputs=static, versions=versions)
 
 
 def _rules_for(service: Service, day: date, now: datetime, ignore_notice: bool) -> BookingRules:

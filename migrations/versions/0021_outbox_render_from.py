@@ -24,7 +24,12 @@ def upgrade():
 
 
 def downgrade():
-    # Messages still waiting to be rendered are rendered by the sender of this version only.
-    op.execute("DELETE FROM outbox_message WHERE render_from IS NOT NULL")
+    # Only this version's sender renders waiting messages: the older one would send them empty.
+    # They stay visible as failed (admins see which families were not told) instead of vanishing.
+    op.execute(
+        "UPDATE outbox_message SET status = 'failed', "
+        "last_error = 'not rendered: the database was downgraded below 0021' "
+        "WHERE render_from IS NOT NULL AND status IN ('pending', 'sending')"
+    )
     with op.batch_alter_table("outbox_message") as batch_op:
         batch_op.drop_column("render_from")
