@@ -251,8 +251,7 @@ def _still_free(service: Service, start: datetime, ranked: list[int]) -> list[in
     order (a ranking made a moment ago is good enough; being free must be true now). They were
     on the slot's grid a moment ago, so free means: no appointment, hold or absence overlaps
     the slot with its buffer, as the engine decides (engine.free_slots)."""
-    occupy = timedelta(minutes=service.minutes + service.buffer_minutes)
-    busy = {interval.staff_id for interval in busy_times(ranked, start, start + occupy)}
+    busy = {interval.staff_id for interval in busy_times(ranked, start, start + service.busy_span)}
     candidates = [staff for staff in ranked if staff not in busy]
     if not candidates:
         raise SlotTaken(
@@ -443,7 +442,7 @@ def book_appointment(
         office_id=service.office_id,
         starts_at=start,
         ends_at=start + timedelta(minutes=service.minutes),
-        busy_until=start + timedelta(minutes=service.minutes + service.buffer_minutes),
+        busy_until=start + service.busy_span,
         channel=channel,
         family_name=family.name,
         email=family.email,
@@ -528,18 +527,15 @@ def move_appointment(
     old = (appointment.starts_at, appointment.staff_id)
     retire_token(appointment, now)  # the old link then says "moved" instead of "not found"
     token = secrets.token_urlsafe(24)
-    busy_span = timedelta(minutes=service.minutes + service.buffer_minutes)
     for staff_id in candidates:
-        if not _free_of_holds(staff_id, start, start + busy_span):
+        if not _free_of_holds(staff_id, start, start + service.busy_span):
             continue
         try:
             with db.session.begin_nested():
                 appointment.staff_id = staff_id
                 appointment.starts_at = start
                 appointment.ends_at = start + timedelta(minutes=service.minutes)
-                appointment.busy_until = start + timedelta(
-                    minutes=service.minutes + service.buffer_minutes
-                )
+                appointment.busy_until = start + service.busy_span
                 appointment.sequence += 1
                 appointment.manage_token_hash = hash_token(token)
                 db.session.flush()

@@ -1,5 +1,5 @@
 import enum
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -148,6 +148,11 @@ class Service(HasTexts, db.Model):
     office: Mapped[Office] = relationship(back_populates="services")
 
     TEXT_FIELDS = SERVICE_TEXT_FIELDS
+
+    @property
+    def busy_span(self) -> timedelta:
+        """How long an appointment keeps its caseworker busy: its minutes and the buffer."""
+        return timedelta(minutes=self.minutes + self.buffer_minutes)
 
     @property
     def bring_items(self) -> list[str]:

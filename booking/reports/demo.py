@@ -101,7 +101,7 @@ def _appointments(rng, office, caseworkers, services, day, now, taken) -> int:
                 continue
             service = rng.choice(services)
             starts = _at(day, hour)
-            busy_until = starts + timedelta(minutes=service.minutes + service.buffer_minutes)
+            busy_until = starts + service.busy_span
             mine = taken.setdefault(staff.id, [])
             if any(begin < busy_until and starts < end for begin, end in mine):
                 continue

@@ -354,8 +354,9 @@ def check_slot(
     busy_key = ("busy", service.id, day, day, staff_id, exclude_appointment_id, versions)
     busy = cache.get(busy_key) if versions else None
     if busy is None:
-        occupy = timedelta(minutes=service.minutes + service.buffer_minutes)
-        busy = busy_times(static.staff_ids, start, start + occupy, exclude_appointment_id)
+        busy = busy_times(
+            static.staff_ids, start, start + service.busy_span, exclude_appointment_id
+        )
     free = free_slots(rules, day, day, static.hours, busy, static.closed, now)
     staff_free = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), None)
     if staff_free is not None:

@@ -307,7 +307,7 @@ def hold_time(
     """Hold `start` for the entry with the first of these caseworkers still free at it; None
     when someone else (a booking, another hold) got there first."""
     service = entry.service
-    busy_until = start + timedelta(minutes=service.minutes + service.buffer_minutes)
+    busy_until = start + service.busy_span
     hold_until = office_hold_until(entry.office, service, now, start)
     for staff_id in staff_ids:
         lock_caseworker(staff_id)
