@@ -281,6 +281,21 @@ def _static_inputs(
     return static.value
 
 
+def hours_rules(*where) -> list[HoursRule]:
+    """Weekly hours as the engine reads them, for the rows matching `where`."""
+    rows = db.session.execute(
+        select(
+            WeeklyHours.staff_id,
+            WeeklyHours.weekday,
+            WeeklyHours.start_time,
+            WeeklyHours.end_time,
+            WeeklyHours.valid_from,
+            WeeklyHours.valid_until,
+        ).where(*where)
+    )
+    return [HoursRule(*row) for row in rows]
+
+
 def load_static_inputs(
     service: Service, first: date, last: date, staff_id: int | None = None
 ) -> StaticInputs | None:
@@ -293,16 +308,7 @@ def load_static_inputs(
     if not caseworkers or active is None or not all(active):
         return None
     ids = tuple(user.id for user in caseworkers)
-    hours = db.session.execute(
-        select(
-            WeeklyHours.staff_id,
-            WeeklyHours.weekday,
-            WeeklyHours.start_time,
-            WeeklyHours.end_time,
-            WeeklyHours.valid_from,
-            WeeklyHours.valid_until,
-        ).where(WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id)
-    )
+    hours = hours_rules(WeeklyHours.staff_id.in_(ids), WeeklyHours.office_id == service.office_id)
     languages: dict[int, set[str]] = {}
     for staff, code in db.session.execute(
         select(StaffLanguage.staff_id, StaffLanguage.code).where(StaffLanguage.staff_id.in_(ids))
@@ -310,7 +316,7 @@ def load_static_inputs(
         languages.setdefault(staff, set()).add(code)
     return StaticInputs(
         staff_ids=ids,
-        hours=tuple(HoursRule(*row) for row in hours),
+        hours=tuple(hours),
         # The days only: a reason in the first reader's language must not reach the next one.
         closed=MappingProxyType(dict.fromkeys(closed_days(service.office, first, last), "")),
         languages=MappingProxyType({staff: frozenset(codes) for staff, codes in languages.items()}),

@@ -48,12 +48,13 @@ from booking.notify.models import (
 )
 from booking.offices.models import Office, Service
 from booking.schedule.agenda import local_today
-from booking.schedule.engine import BERLIN, HoursRule
+from booking.schedule.engine import BERLIN
 from booking.schedule.models import WeeklyHours
 from booking.schedule.services import (
     closed_days,
     find_free_slots,
     held_for_phone,
+    hours_rules,
     time_is_held,
 )
 from booking.waitlist.models import (
@@ -270,18 +271,11 @@ def office_hold_until(office: Office, service: Service, now: datetime, start: da
     seconds = int(float(current_app.config["WAITLIST_HOLD_HOURS"]) * 3600)
     first = local_today(now)
     last = first + timedelta(days=max(service.horizon_days, 14))
-    rows = db.session.execute(
-        select(
-            WeeklyHours.staff_id,
-            WeeklyHours.weekday,
-            WeeklyHours.start_time,
-            WeeklyHours.end_time,
-            WeeklyHours.valid_from,
-            WeeklyHours.valid_until,
-        ).where(WeeklyHours.office_id == office.id)
-    )
     intervals = working_intervals(
-        [HoursRule(*row) for row in rows], first, last, closed_days(office, first, last)
+        hours_rules(WeeklyHours.office_id == office.id),
+        first,
+        last,
+        closed_days(office, first, last),
     )
     deadline = hold_deadline(now, seconds, intervals) or now + timedelta(seconds=seconds)
     return min(deadline, start)
