@@ -57,6 +57,11 @@ def _forget_transaction(session: Session, transaction) -> None:
 WRITER_QUEUE = "sqlite_writer_queue"  # session.info key: the open lock file while writing
 
 
+def _busy_timeout() -> float:
+    """Seconds a writer waits in the queue: SQLite's own busy timeout."""
+    return current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
+
+
 def _writer_queue_path(session: Session) -> str | None:
     """The lock file beside a SQLite database file; None for other engines and in memory."""
     url = session.get_bind().url
@@ -130,7 +135,7 @@ def begin_write(attempts: int = WRITE_LOCK_ATTEMPTS, keep_loaded: bool = False) 
         if keep_loaded and _keep_reader_as_writer(session):
             return
         session.rollback()  # only reads so far: nothing is lost
-    timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
+    timeout = _busy_timeout()
     for attempt in range(attempts):
         try:
             _join_writer_queue(session, timeout)
@@ -173,7 +178,7 @@ def _keep_reader_as_writer(session: Session) -> bool:
     if connection.dialect.name != "sqlite":
         session.info["write_lock"] = True
         return True
-    timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000) / 1000
+    timeout = _busy_timeout()
     try:
         _join_writer_queue(session, timeout)
     except DatabaseBusy:
