@@ -255,12 +255,23 @@ def test_a_busy_database_says_try_again_not_locked(app, one_caseworker, monkeypa
     """When the write lock cannot be had, the family reads "try again", never a raw error."""
     from sqlalchemy.orm import Session
 
+    from booking.appointments import booking as booking_module
     from booking.core.transactions import DatabaseBusy
 
+    taking_lock = []
+    real_connection, real_begin_write = Session.connection, booking_module.begin_write
+
     def locked(self, *args, **kwargs):
-        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        if taking_lock:  # reads before the lock (SQLite's first check) go on as usual
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        return real_connection(self, *args, **kwargs)
+
+    def begin_write(*args, **kwargs):
+        taking_lock.append(True)
+        real_begin_write(*args, **kwargs)
 
     monkeypatch.setattr(Session, "connection", locked)
+    monkeypatch.setattr(booking_module, "begin_write", begin_write)
     monkeypatch.setattr("booking.core.transactions.time.sleep", lambda seconds: None)
     service = db.session.get(Service, one_caseworker["short"])
     with pytest.raises(DatabaseBusy):

@@ -468,3 +468,35 @@ def test_the_per_contact_limit_reads_the_contacts_index_not_the_services_booking
     details = " ".join(row[3] for row in plan)
     assert "ix_appointment_email_key" in details, details
     assert "ix_appointment_service_id" not in details, details
+
+
+@freeze_time(NOW)
+def test_a_booked_appointment_is_loaded_as_stored_and_bumps_its_services_version(
+    app, bookable_service
+):
+    """The appointment is inserted with Core and made persistent without reading it back:
+    every column is loaded and equals the stored row; the cached slots learn of it."""
+    import sqlalchemy as sa
+
+    from booking.schedule.inputs_cache import current_versions
+
+    before = current_versions(db.session(), bookable_service.id)
+    booking = book_appointment(
+        bookable_service, datetime(2027, 3, 4, 8, tzinfo=UTC), FAMILY, utcnow()
+    )
+    appointment = booking.appointment
+    state = sa.inspect(appointment)
+    assert state.persistent and not db.session.is_modified(appointment)
+    columns = [attr.key for attr in state.mapper.column_attrs]
+    assert not set(columns) & state.unloaded
+    in_memory = {key: getattr(appointment, key) for key in columns}
+    db.session.commit()
+    stored = db.session.execute(
+        sa.select(Appointment.__table__).where(Appointment.id == appointment.id)
+    ).one()
+    names = {key: state.mapper.column_attrs[key].columns[0].name for key in columns}
+    assert in_memory == {key: stored._mapping[names[key]] for key in columns}
+    assert in_memory["status"] == AppointmentStatus.BOOKED
+    assert appointment.events[0].action == "booked"
+    after = current_versions(db.session(), bookable_service.id)
+    assert after[1] == before[1] + 1  # the service's version rose at commit

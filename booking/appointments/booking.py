@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from booking.appointments.models import (
     HOLDING_STATES,
@@ -27,19 +28,22 @@ from booking.appointments.models import (
     AppointmentError,
     AppointmentStatus,
     Channel,
+    new_reference,
 )
 from booking.appointments.services import log_event
 from booking.appointments.signals import tell_caseworker, tell_family
 from booking.audit.services import record_event
 from booking.auth.models import StaffUser
+from booking.core.reads import fetch
 from booking.core.transactions import begin_write
 from booking.core.validation import is_language_code, normalize_phone
+from booking.db import utcnow
 from booking.extensions import db
 from booking.offices.models import Service
 from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
-from booking.schedule.inputs_cache import current_versions
+from booking.schedule.inputs_cache import current_versions, note_taken_time
 from booking.schedule.services import busy_times, check_slot, held_for_phone, time_is_held
 
 MAX_NOTE = 500
@@ -206,7 +210,7 @@ def _candidates(
         return list(check.free)
     day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
     load = dict(
-        db.session.execute(
+        fetch(
             _day_load_statement(),
             {"staff_ids": list(check.free), "from": day_start, "to": day_start + timedelta(days=1)},
         ).all()
@@ -356,10 +360,10 @@ def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime)
     kinds = tuple(kind for kind, key in keys.items() if key)
     if not kinds:
         return
-    open_count = db.session.scalar(
+    open_count = fetch(
         _open_bookings_statement(kinds),
         {"service_id": service.id, "now": now} | {kind: keys[kind] for kind in kinds},
-    )
+    ).scalar_one()
     if open_count >= service.max_open_bookings_per_contact:
         raise TooManyOpenBookings(
             _l(
@@ -377,20 +381,47 @@ def record_refusal(service: Service, reason: str) -> None:
     record_event("booking.refused", obj=service, detail=reason)
 
 
-def _insert_first_free(appointment: Appointment, candidates: list[int]) -> None:
-    """Give the appointment to the first candidate the database accepts."""
+def _insert_row(values: dict) -> int:
+    """The appointment's INSERT in Core: the ORM's unit of work cost more than the statement."""
+    result = db.session.connection().execute(_insert_statement(), values)
+    note_taken_time(db.session(), values["service_id"], values["staff_id"])
+    return result.inserted_primary_key[0]
+
+
+@cache
+def _insert_statement():
+    return Appointment.__table__.insert()
+
+
+def _insert_first_free(values: dict, candidates: list[int]) -> Appointment:
+    """Give the appointment to the first candidate the database accepts.
+
+    SQLite: the candidates were read under the write lock, so the first one is free and a
+    refusal is a plain SlotTaken (SQLite undoes the failed statement alone). PostgreSQL: a
+    savepoint per try, as another transaction may have taken the time since the check."""
+    savepoints = db.session.get_bind().dialect.name != "sqlite"
     for staff_id in candidates:
-        if not _free_of_holds(staff_id, appointment.starts_at, appointment.busy_until):
+        if not _free_of_holds(staff_id, values["starts_at"], values["busy_until"]):
             continue  # held for a waiting-list family meanwhile
-        appointment.staff_id = staff_id
+        row = values | {"staff_id": staff_id}
         try:
-            with db.session.begin_nested():
-                db.session.add(appointment)
-                db.session.flush()
+            if savepoints:
+                with db.session.begin_nested():
+                    row["id"] = _insert_row(row)
+            else:
+                row["id"] = _insert_row(row)
         except IntegrityError:
             continue  # someone else got this caseworker at this time meanwhile
-        return
+        return _loaded(row)
     raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
+
+
+def _loaded(row: dict) -> Appointment:
+    """The inserted row as a persistent object, every column loaded, without reading it back."""
+    appointment = Appointment(**row)
+    make_transient_to_detached(appointment)  # as if just read: no pending changes
+    db.session.add(appointment)
+    return appointment
 
 
 @counts_outcome("book")
@@ -439,26 +470,36 @@ def book_appointment(
             service, start, now, staff_id, language=family.language, online=online
         )
     token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
-    appointment = Appointment(
-        service_id=service.id,
-        office_id=service.office_id,
-        starts_at=start,
-        ends_at=start + timedelta(minutes=service.minutes),
-        busy_until=start + service.busy_span,
-        channel=channel,
-        family_name=family.name,
-        email=family.email,
-        phone=family.phone,
-        email_key=email_key(family.email),
-        phone_key=phone_key(family.phone),
-        language=family.language,
-        interpreter_needed=family.interpreter_needed,
-        family_note=family.note,
-        created_by_id=actor.id if actor else None,
-        manage_token_hash=hash_token(token),
-        idempotency_key=idempotency_key,
-    )
-    _insert_first_free(appointment, candidates)
+    values = {  # every column, so the object needs no reading back (_loaded)
+        "reference": new_reference(),
+        "service_id": service.id,
+        "office_id": service.office_id,
+        "starts_at": start,
+        "ends_at": start + timedelta(minutes=service.minutes),
+        "busy_until": start + service.busy_span,
+        "status": AppointmentStatus.BOOKED,
+        "channel": channel,
+        "family_name": family.name,
+        "email": family.email,
+        "phone": family.phone,
+        "email_key": email_key(family.email),
+        "phone_key": phone_key(family.phone),
+        "language": family.language,
+        "interpreter_needed": family.interpreter_needed,
+        "family_note": family.note,
+        "internal_note": "",
+        "cancel_reason": None,
+        "cancelled_at": None,
+        "cancelled_by_family": None,
+        "sequence": 0,
+        "manage_token_hash": hash_token(token),
+        "idempotency_key": idempotency_key,
+        "created_by_id": actor.id if actor else None,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+        "purged_at": None,
+    }
+    appointment = _insert_first_free(values, candidates)
     log_event(appointment, "booked", actor, channel.value)
     db.session.flush()
     tell_family(appointment, "confirmation", now, manage_token=token)

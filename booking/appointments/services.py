@@ -1,7 +1,9 @@
 """Staff actions on appointments. Each writes the edit log; services flush, views commit."""
 
 from datetime import datetime
+from functools import cache
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -17,6 +19,7 @@ from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
 from booking.core.scope import may_see_office
+from booking.db import utcnow
 from booking.extensions import db
 from booking.offices.models import Office
 
@@ -39,19 +42,24 @@ def require_access(user: StaffUser, appointment: Appointment) -> None:
 
 
 def log_event(appointment: Appointment, action: str, actor: StaffUser | None, detail: str = ""):
-    event = AppointmentEvent(
-        appointment=appointment,
-        action=action,
-        actor_id=actor.id if actor else None,
-        detail=detail[:300],
-    )
-    db.session.add(event)
+    entry = {"action": action, "actor_id": actor.id if actor else None, "detail": detail[:300]}
+    if appointment.id is not None and "events" in sa.inspect(appointment).unloaded:
+        # Nobody holds the edit log in memory: one INSERT, no unit of work (a booking's path).
+        db.session.connection().execute(
+            _event_insert(), entry | {"appointment_id": appointment.id, "at": utcnow()}
+        )
+    else:
+        db.session.add(AppointmentEvent(appointment=appointment, **entry))
     if actor is not None:
         # The audit log too (append-only, ids and the action only: never the reason or a note).
         if appointment.id is None:
             db.session.flush()
         record_event(f"appointment.{action}", actor=actor, obj=appointment)
-    return event
+
+
+@cache
+def _event_insert():
+    return AppointmentEvent.__table__.insert()
 
 
 def mark_attended(appointment: Appointment, actor: StaffUser, now: datetime) -> None:

@@ -3,6 +3,7 @@
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -78,8 +79,9 @@ def queue_family_message(
     manage_token: str | None = None,
     dedupe_key: str | None = None,
     now: datetime | None = None,
-) -> OutboxMessage | None:
-    """Queue confirmation, moved, cancelled or reminder for the family (never their note).
+) -> int | None:
+    """Queue confirmation, moved, cancelled or reminder for the family (never their note); the
+    message's id, None when the family gave no contact to send to.
 
     Only what is needed to render it later is stored (OutboxMessage.render_now): the sender
     renders it from the appointment as it is then, in the family's language.
@@ -88,25 +90,36 @@ def queue_family_message(
     if target is None:
         return None
     channel, recipient = target
-    message = OutboxMessage(
-        kind=kind,
-        channel=channel,
-        recipient=recipient,
-        render_from=json.dumps(
-            {
-                "start": appointment.starts_at.timestamp(),
-                "end": appointment.ends_at.timestamp(),
-                "sequence": appointment.sequence,
-                "status": str(appointment.status),
-                "stamp": (now or datetime.now(UTC)).timestamp(),  # the calendar file's DTSTAMP
-            }
-        ),
-        appointment_id=appointment.id,
-        dedupe_key=dedupe_key,
-        sealed_manage_token=seal(manage_token, MANAGE_TOKEN_PURPOSE) if manage_token else None,
+    if appointment.id is None:
+        db.session.flush()
+    result = db.session.connection().execute(  # one INSERT, no unit of work (a booking's path)
+        _message_insert(),
+        {
+            "kind": kind,
+            "channel": channel,
+            "recipient": recipient,
+            "render_from": json.dumps(
+                {
+                    "start": appointment.starts_at.timestamp(),
+                    "end": appointment.ends_at.timestamp(),
+                    "sequence": appointment.sequence,
+                    "status": str(appointment.status),
+                    "stamp": (now or datetime.now(UTC)).timestamp(),  # the calendar's DTSTAMP
+                }
+            ),
+            "appointment_id": appointment.id,
+            "dedupe_key": dedupe_key,
+            "sealed_manage_token": (
+                seal(manage_token, MANAGE_TOKEN_PURPOSE) if manage_token else None
+            ),
+        },
     )
-    db.session.add(message)
-    return message
+    return result.inserted_primary_key[0]
+
+
+@cache
+def _message_insert():
+    return OutboxMessage.__table__.insert()
 
 
 class AppointmentAsQueued:

@@ -94,7 +94,8 @@ def current_versions(session: Session, service_id: int) -> tuple[int, int] | Non
         session.flush()  # a Core select does not autoflush: pending changes count as changes
     if session.info.get(CHANGED):
         return None
-    row = session.execute(_versions_statement(), {"service_id": service_id}).first()
+    # On the connection: the ORM's execution context would cost more than the read itself.
+    row = session.connection().execute(_versions_statement(), {"service_id": service_id}).first()
     return (row[0], row[1]) if row else None
 
 
@@ -180,6 +181,15 @@ def _after_flush(session: Session, _context) -> None:
         pending["staff"] |= staff_ids
         pending["everything"] = pending["everything"] or everything
         pending["frees"] = pending["frees"] or frees or everything
+
+
+def note_taken_time(session: Session, service_id: int, staff_id: int) -> None:
+    """An appointment was inserted with Core (a booking): the versions rise at commit as for
+    one flushed by the ORM (_after_flush). A new row takes time, never frees it."""
+    session.info[CHANGED] = True
+    pending = _pending(session)
+    pending["services"].add(service_id)
+    pending["staff"].add(staff_id)
 
 
 @event.listens_for(Session, "do_orm_execute")

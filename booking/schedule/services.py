@@ -17,6 +17,7 @@ from booking.appointments.models import HOLDING_STATES, MAX_BUSY_SPAN, Appointme
 from booking.audit.services import record_event
 from booking.auth.models import Role, StaffLanguage, StaffUser
 from booking.core.exceptions import BookingError
+from booking.core.reads import fetch
 from booking.extensions import db
 from booking.offices.models import Office, Service
 from booking.public.labels import closed_label, holiday_name
@@ -183,14 +184,14 @@ def busy_times(
     parameters = _window(staff_ids, start, end)
     if exclude_appointment_id is not None:
         parameters["exclude"] = exclude_appointment_id
-    rows = db.session.execute(_busy_statement(exclude_appointment_id is not None), parameters)
+    rows = fetch(_busy_statement(exclude_appointment_id is not None), parameters)
     return [Busy(*row) for row in rows]  # the first select's column types serve every row
 
 
 def held_offers(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
     """Times held for a waiting-list family (booking/waitlist): busy for everyone else until
     the offer is taken, declined or has expired (the worker ends it)."""
-    rows = db.session.execute(_holds_statement(), _window(list(staff_ids), start, end))
+    rows = fetch(_holds_statement(), _window(list(staff_ids), start, end))
     return [Busy(*row) for row in rows]
 
 
