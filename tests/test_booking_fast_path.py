@@ -292,10 +292,9 @@ def test_the_api_checks_before_it_queues_for_the_sqlite_write_lock(
 def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
     app, bookable_service, monkeypatch
 ):
-    """The first check ran outside the write lock; the final one, under it, sees the absence
-    a caseworker entered meanwhile (from another connection, as another worker would).
-    PostgreSQL checks once, after the view's reads, so it has no such gap."""
-    sqlite_only(app)
+    """The first check ran outside the write lock (SQLite) or before the caseworker's lock
+    (PostgreSQL); the insert, under it, sees the absence a caseworker entered meanwhile (from
+    another connection, as another worker would). PostgreSQL booked over it before."""
     from booking.appointments import booking as booking_module
     from booking.appointments.booking import SlotTaken
 
@@ -500,3 +499,43 @@ def test_a_booked_appointment_is_loaded_as_stored_and_bumps_its_services_version
     assert appointment.events[0].action == "booked"
     after = current_versions(db.session(), bookable_service.id)
     assert after[1] == before[1] + 1  # the service's version rose at commit
+
+
+@freeze_time(NOW)
+def test_a_caseworker_taken_after_the_ranking_passes_the_booking_to_the_next(
+    app, pooled_service, monkeypatch
+):
+    """Check and insert are one statement per candidate: when the first-ranked caseworker's
+    time is booked by another worker after the ranking, the next free caseworker gets it."""
+    from booking.appointments import booking as booking_module
+
+    start = datetime(2027, 3, 3, 10, tzinfo=BERLIN)  # two of the three caseworkers work then
+    first_check = booking_module._candidates
+    ranked = []
+
+    def then_taken(*args, **kwargs):
+        ranked.extend(first_check(*args, **kwargs))
+        with db.engine.begin() as other:
+            other.execute(
+                Appointment.__table__.insert().values(
+                    reference="TAKEN234",
+                    service_id=pooled_service.id,
+                    office_id=pooled_service.office_id,
+                    staff_id=ranked[0],
+                    starts_at=start,
+                    ends_at=start + timedelta(minutes=30),
+                    busy_until=start + timedelta(minutes=40),
+                    family_name="Familie Nowak",
+                )
+            )
+        return list(ranked)
+
+    monkeypatch.setattr(booking_module, "_candidates", then_taken)
+    booking = book_appointment(pooled_service, start, FAMILY, utcnow())
+    db.session.commit()
+    assert len(ranked) == 2
+    assert booking.appointment.staff_id == ranked[1]
+    rows = db.session.execute(
+        select(Appointment.staff_id).where(Appointment.starts_at == start)
+    ).all()
+    assert sorted(staff for (staff,) in rows) == sorted(ranked)

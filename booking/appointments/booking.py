@@ -17,7 +17,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, or_, select, text
+from sqlalchemy import bindparam, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -35,7 +35,7 @@ from booking.appointments.signals import tell_caseworker, tell_family
 from booking.audit.services import record_event
 from booking.auth.models import StaffUser
 from booking.core.reads import fetch
-from booking.core.transactions import begin_write
+from booking.core.transactions import DatabaseBusy, begin_write, busy_message
 from booking.core.validation import is_language_code, normalize_phone
 from booking.db import utcnow
 from booking.extensions import db
@@ -44,7 +44,13 @@ from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
 from booking.schedule.inputs_cache import current_versions, note_taken_time
-from booking.schedule.services import busy_times, check_slot, held_for_phone, time_is_held
+from booking.schedule.services import (
+    busy_statement,
+    check_slot,
+    held_for_phone,
+    time_is_held,
+    time_window,
+)
 
 MAX_NOTE = 500
 MAX_NAME = 120
@@ -250,20 +256,6 @@ def _schedule_unchanged(service: Service, before: tuple[int, int] | None) -> boo
     return before is not None and now_versions is not None and now_versions[0] == before[0]
 
 
-def _still_free(service: Service, start: datetime, ranked: list[int]) -> list[int]:
-    """Under the write lock: who of the first check's caseworkers is still free, in the same
-    order (a ranking made a moment ago is good enough; being free must be true now). They were
-    on the slot's grid a moment ago, so free means: no appointment, hold or absence overlaps
-    the slot with its buffer, as the engine decides (engine.free_slots)."""
-    busy = {interval.staff_id for interval in busy_times(ranked, start, start + service.busy_span)}
-    candidates = [staff for staff in ranked if staff not in busy]
-    if not candidates:
-        raise SlotTaken(
-            _l("This time has just been taken. Please choose another time."), field="start"
-        )
-    return candidates
-
-
 @cache
 def _day_load_statement():
     """Appointments per caseworker on one day (the least booked gets a pooled booking)."""
@@ -328,8 +320,8 @@ def lock_caseworker(staff_id: int) -> None:
 def _free_of_holds(staff_id: int, start: datetime, busy_until: datetime) -> bool:
     """After the caseworker's lock: no waiting-list family holds this time meanwhile.
 
-    SQLite: the holds were read under the write lock already (by the slot check, or by
-    _still_free after a first check outside it), so nothing can have changed since."""
+    SQLite: the holds were read under the write lock already (by the move's slot check), so
+    nothing can have changed since."""
     if db.session.get_bind().dialect.name != "postgresql":
         return True
     lock_caseworker(staff_id)
@@ -381,37 +373,43 @@ def record_refusal(service: Service, reason: str) -> None:
     record_event("booking.refused", obj=service, detail=reason)
 
 
-def _insert_row(values: dict) -> int:
-    """The appointment's INSERT in Core: the ORM's unit of work cost more than the statement."""
-    result = db.session.connection().execute(_insert_statement(), values)
-    note_taken_time(db.session(), values["service_id"], values["staff_id"])
-    return result.inserted_primary_key[0]
-
-
 @cache
-def _insert_statement():
-    return Appointment.__table__.insert()
+def _insert_if_free_statement():
+    """The appointment's INSERT, unless its caseworker is busy then: an appointment, a
+    waiting-list hold or an absence, exactly as busy_times reads them. In Core: the ORM's unit
+    of work cost more than the statement."""
+    table = Appointment.__table__
+    columns = [column for column in table.c if column.key != "id"]
+    values = select(*(bindparam(column.key, type_=column.type) for column in columns))
+    return (
+        insert(table)
+        .from_select(columns, values.where(~busy_statement(excluding=False).exists()))
+        .returning(table.c.id)
+    )
 
 
 def _insert_first_free(values: dict, candidates: list[int]) -> Appointment:
-    """Give the appointment to the first candidate the database accepts.
+    """Give the appointment to the first candidate who is still free when it is inserted.
 
-    SQLite: the candidates were read under the write lock, so the first one is free and a
-    refusal is a plain SlotTaken (SQLite undoes the failed statement alone). PostgreSQL: a
-    savepoint per try, as another transaction may have taken the time since the check."""
-    savepoints = db.session.get_bind().dialect.name != "sqlite"
+    The check and the insert are one statement, after the caseworker's lock (PostgreSQL: a
+    statement of its own, so the insert sees whatever committed before the lock was had) or
+    under SQLite's write lock: no savepoint, no second read. The database's overlap
+    constraint stays the last word against writers that take no lock; it then ends the
+    transaction, and the family is asked to try again (DatabaseBusy, never a double booking).
+    """
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     for staff_id in candidates:
-        if not _free_of_holds(staff_id, values["starts_at"], values["busy_until"]):
-            continue  # held for a waiting-list family meanwhile
+        if postgres:
+            lock_caseworker(staff_id)
         row = values | {"staff_id": staff_id}
+        window = time_window([staff_id], row["starts_at"], row["busy_until"])
         try:
-            if savepoints:
-                with db.session.begin_nested():
-                    row["id"] = _insert_row(row)
-            else:
-                row["id"] = _insert_row(row)
-        except IntegrityError:
-            continue  # someone else got this caseworker at this time meanwhile
+            row["id"] = fetch(_insert_if_free_statement(), row | window).scalar()
+        except IntegrityError as error:
+            raise DatabaseBusy(busy_message()) from error
+        if row["id"] is None:
+            continue  # busy meanwhile: an appointment, a hold or an absence
+        note_taken_time(db.session(), row["service_id"], staff_id)
         return _loaded(row)
     raise SlotTaken(_l("This time has just been taken. Please choose another time."), field="start")
 
@@ -464,7 +462,7 @@ def book_appointment(
     if actor is None:
         _check_open_bookings(service, family, now)
     if first_check is not None and _schedule_unchanged(service, seen.get("versions")):
-        candidates = _still_free(service, start, first_check)
+        candidates = first_check  # who is still free decides the insert (_insert_first_free)
     else:  # checked under the lock only, or hours, closures, staff changed meanwhile
         candidates = _candidates(
             service, start, now, staff_id, language=family.language, online=online
@@ -618,6 +616,7 @@ def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetim
     """
     begin_write()
     db.session.refresh(appointment)
+    lock_caseworker(appointment.staff_id)  # bookings check, then insert, under this lock
     if appointment.status != AppointmentStatus.CANCELLED:
         raise AppointmentError(_l("Only a cancelled appointment can be restored."))
     if appointment.starts_at <= now:

@@ -125,7 +125,7 @@ WINDOW = {
 
 
 @cache
-def _busy_statement(excluding: bool):
+def busy_statement(excluding: bool):
     from booking.waitlist.models import OfferState, WaitlistOffer
 
     appointments = select(
@@ -166,7 +166,7 @@ def _holds_statement():
     return _held_statement(OfferState, WaitlistOffer)
 
 
-def _window(staff_ids: list[int], start: datetime, end: datetime) -> dict:
+def time_window(staff_ids: list[int], start: datetime, end: datetime) -> dict:
     return {"staff_ids": staff_ids, "start": start, "end": end, "low": start - MAX_BUSY_SPAN}
 
 
@@ -181,17 +181,17 @@ def busy_times(
     staff_ids = list(staff_ids)
     if not staff_ids:
         return []
-    parameters = _window(staff_ids, start, end)
+    parameters = time_window(staff_ids, start, end)
     if exclude_appointment_id is not None:
         parameters["exclude"] = exclude_appointment_id
-    rows = fetch(_busy_statement(exclude_appointment_id is not None), parameters)
+    rows = fetch(busy_statement(exclude_appointment_id is not None), parameters)
     return [Busy(*row) for row in rows]  # the first select's column types serve every row
 
 
 def held_offers(staff_ids: Iterable[int], start: datetime, end: datetime) -> list[Busy]:
     """Times held for a waiting-list family (booking/waitlist): busy for everyone else until
     the offer is taken, declined or has expired (the worker ends it)."""
-    rows = fetch(_holds_statement(), _window(list(staff_ids), start, end))
+    rows = fetch(_holds_statement(), time_window(list(staff_ids), start, end))
     return [Busy(*row) for row in rows]
 
 
