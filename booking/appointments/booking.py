@@ -346,8 +346,10 @@ def _open_bookings_statement(kinds: tuple[str, ...]):
     )
 
 
-def _check_open_bookings(service: Service, family: FamilyDetails, now: datetime) -> None:
-    keys = {"email": email_key(family.email), "phone": phone_key(family.phone)}
+def _check_open_bookings(service: Service, row: dict, now: datetime) -> None:
+    """Refuse a family with too many open bookings of the service, by the new row's contact
+    keys (email without +tag, phone in E.164)."""
+    keys = {"email": row["email_key"], "phone": row["phone_key"]}
     _lock_contacts([f"{kind}:{key}" for kind, key in keys.items() if key])
     kinds = tuple(kind for kind, key in keys.items() if key)
     if not kinds:
@@ -422,6 +424,48 @@ def _loaded(row: dict) -> Appointment:
     return appointment
 
 
+def _new_row(
+    service: Service,
+    start: datetime,
+    family: FamilyDetails,
+    channel: Channel,
+    actor: StaffUser | None,
+    idempotency_key: str | None,
+) -> tuple[str, dict]:
+    """The manage token and every column of the new appointment, so that the object needs no
+    reading back after the insert (_loaded)."""
+    token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
+    return token, {
+        "reference": new_reference(),
+        "service_id": service.id,
+        "office_id": service.office_id,
+        "starts_at": start,
+        "ends_at": start + timedelta(minutes=service.minutes),
+        "busy_until": start + service.busy_span,
+        "status": AppointmentStatus.BOOKED,
+        "channel": channel,
+        "family_name": family.name,
+        "email": family.email,
+        "phone": family.phone,
+        "email_key": email_key(family.email),
+        "phone_key": phone_key(family.phone),
+        "language": family.language,
+        "interpreter_needed": family.interpreter_needed,
+        "family_note": family.note,
+        "internal_note": "",
+        "cancel_reason": None,
+        "cancelled_at": None,
+        "cancelled_by_family": None,
+        "sequence": 0,
+        "manage_token_hash": hash_token(token),
+        "idempotency_key": idempotency_key,
+        "created_by_id": actor.id if actor else None,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+        "purged_at": None,
+    }
+
+
 @counts_outcome("book")
 def book_appointment(
     service: Service,
@@ -454,49 +498,23 @@ def book_appointment(
         first_check = _candidates(
             service, start, now, staff_id, language=family.language, online=online, seen=seen
         )
+    # Built before the lock: SQLite's one writer holds it as briefly as can be.
+    token, values = _new_row(service, start, family, channel, actor, idempotency_key)
     begin_write(keep_loaded=True)  # what was read so far stays loaded
     if idempotency_key:
         repeated, idempotency_key = _repeated_form(idempotency_key, service, family)
         if repeated is not None:
             return repeated
     if actor is None:
-        _check_open_bookings(service, family, now)
+        _check_open_bookings(service, values, now)
     if first_check is not None and _schedule_unchanged(service, seen.get("versions")):
         candidates = first_check  # who is still free decides the insert (_insert_first_free)
     else:  # checked under the lock only, or hours, closures, staff changed meanwhile
         candidates = _candidates(
             service, start, now, staff_id, language=family.language, online=online
         )
-    token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
-    values = {  # every column, so the object needs no reading back (_loaded)
-        "reference": new_reference(),
-        "service_id": service.id,
-        "office_id": service.office_id,
-        "starts_at": start,
-        "ends_at": start + timedelta(minutes=service.minutes),
-        "busy_until": start + service.busy_span,
-        "status": AppointmentStatus.BOOKED,
-        "channel": channel,
-        "family_name": family.name,
-        "email": family.email,
-        "phone": family.phone,
-        "email_key": email_key(family.email),
-        "phone_key": phone_key(family.phone),
-        "language": family.language,
-        "interpreter_needed": family.interpreter_needed,
-        "family_note": family.note,
-        "internal_note": "",
-        "cancel_reason": None,
-        "cancelled_at": None,
-        "cancelled_by_family": None,
-        "sequence": 0,
-        "manage_token_hash": hash_token(token),
-        "idempotency_key": idempotency_key,
-        "created_by_id": actor.id if actor else None,
-        "created_at": utcnow(),
-        "updated_at": utcnow(),
-        "purged_at": None,
-    }
+    if idempotency_key != values["idempotency_key"]:  # the key was someone else's
+        token, values = _new_row(service, start, family, channel, actor, idempotency_key)
     appointment = _insert_first_free(values, candidates)
     log_event(appointment, "booked", actor, channel.value)
     db.session.flush()

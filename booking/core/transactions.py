@@ -76,7 +76,7 @@ def _join_writer_queue(session: Session, timeout: float) -> None:
     """SQLite: wait for the write lock in a queue of our own (a file lock) before BEGIN
     IMMEDIATE. SQLite's busy handler sleeps 1, 2, 5, 10 … ms between tries, so a writer
     waiting behind another of 3 ms got its turn only after 8 ms; the file lock is polled every
-    fraction of a millisecond. SQLite's own lock still decides: this only orders our writers.
+    quarter of a millisecond. SQLite's own lock still decides: this only orders our writers.
     Raises DatabaseBusy after `timeout` seconds."""
     path = _writer_queue_path(session)
     if path is None or WRITER_QUEUE in session.info:
@@ -96,7 +96,9 @@ def _join_writer_queue(session: Session, timeout: float) -> None:
                 os.close(handle)
                 raise DatabaseBusy(busy_message()) from None
             time.sleep(pause)
-            pause = min(pause * 2, 0.001)
+            # A waiter wakes at most 0.25 ms after the lock is free: handing the lock on
+            # late was a tenth of a booking under load (1 ms); waking costs ~10 µs of CPU.
+            pause = min(pause * 2, 0.00025)
         except OSError:  # no file locks on this file system (some network mounts)
             os.close(handle)
             return
