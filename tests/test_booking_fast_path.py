@@ -495,7 +495,7 @@ def test_a_booked_appointment_is_loaded_as_stored_and_bumps_its_services_version
     ).one()
     names = {key: state.mapper.column_attrs[key].columns[0].name for key in columns}
     assert in_memory == {key: stored._mapping[names[key]] for key in columns}
-    assert in_memory["status"] == AppointmentStatus.BOOKED
+    assert type(in_memory["status"]) is AppointmentStatus  # a StrEnum equals its string too
     assert appointment.events[0].action == "booked"
     after = current_versions(db.session(), bookable_service.id)
     assert after[1] == before[1] + 1  # the service's version rose at commit
@@ -539,3 +539,46 @@ def test_a_caseworker_taken_after_the_ranking_passes_the_booking_to_the_next(
         select(Appointment.staff_id).where(Appointment.starts_at == start)
     ).all()
     assert sorted(staff for (staff,) in rows) == sorted(ranked)
+
+
+@freeze_time(NOW)
+def test_a_rolled_back_booking_is_forgotten_and_the_time_can_be_booked_again(app, bookable_service):
+    """The Core-inserted appointment was adopted by the session without an ORM insert; a
+    rollback must forget it as it forgets a new object (SQLite gives the id out again)."""
+    import sqlalchemy as sa
+
+    start = datetime(2027, 3, 4, 8, tzinfo=UTC)
+    first = book_appointment(bookable_service, start, FAMILY, utcnow()).appointment
+    db.session.rollback()
+    assert sa.inspect(first).transient or sa.inspect(first).detached
+    again = book_appointment(bookable_service, start, FAMILY, utcnow()).appointment
+    db.session.commit()
+    assert db.session.scalars(select(Appointment.id)).all() == [again.id]
+
+
+@freeze_time(NOW)
+def test_a_writer_outside_the_caseworkers_lock_meets_the_constraint_try_again_not_twice(
+    app, bookable_service, monkeypatch
+):
+    """The insert's own check is blinded here (as a writer that takes no lock would be): the
+    database's overlap constraint refuses, and the family hears "try again"."""
+    from booking.appointments import booking as booking_module
+    from booking.core.transactions import DatabaseBusy
+
+    start = datetime(2027, 3, 4, 8, tzinfo=UTC)
+    book_appointment(bookable_service, start, FAMILY, utcnow())
+    db.session.commit()
+    real_window = booking_module.time_window
+    monkeypatch.setattr(  # nobody's busy time is read
+        booking_module, "time_window", lambda ids, a, b: real_window([-1], a, b)
+    )
+    monkeypatch.setattr(  # the first check says free
+        booking_module,
+        "_candidates",
+        lambda *args, **kwargs: [qualified_caseworkers(bookable_service)[0].id],
+    )
+    other = FamilyDetails("Familie Nowak", "nowak@example.org", None, "pl")
+    with pytest.raises(DatabaseBusy):
+        book_appointment(bookable_service, start + timedelta(minutes=30), other, utcnow())
+    db.session.rollback()
+    assert len(db.session.scalars(select(Appointment)).all()) == 1

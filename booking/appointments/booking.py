@@ -19,7 +19,6 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
 
 from booking.appointments.models import (
     HOLDING_STATES,
@@ -35,7 +34,7 @@ from booking.appointments.signals import tell_caseworker, tell_family
 from booking.audit.services import record_event
 from booking.auth.models import StaffUser
 from booking.core.reads import fetch
-from booking.core.transactions import DatabaseBusy, begin_write, busy_message
+from booking.core.transactions import DatabaseBusy, adopt_inserted, begin_write, busy_message
 from booking.core.validation import is_language_code, normalize_phone
 from booking.db import utcnow
 from booking.extensions import db
@@ -396,14 +395,15 @@ def _insert_first_free(values: dict, candidates: list[int]) -> Appointment:
     The check and the insert are one statement, after the caseworker's lock (PostgreSQL: a
     statement of its own, so the insert sees whatever committed before the lock was had) or
     under SQLite's write lock: no savepoint, no second read. The database's overlap
-    constraint stays the last word against writers that take no lock; it then ends the
-    transaction, and the family is asked to try again (DatabaseBusy, never a double booking).
+    constraint stays the last word against writers that take no lock; the family is then
+    asked to try again (DatabaseBusy, never a double booking) and the request rolls back
+    (PostgreSQL has ended the transaction).
     """
     postgres = db.session.get_bind().dialect.name == "postgresql"
     for staff_id in candidates:
         if postgres:
             lock_caseworker(staff_id)
-        row = values | {"staff_id": staff_id}
+        row = values | {"staff_id": staff_id, "created_at": utcnow(), "updated_at": utcnow()}
         window = time_window([staff_id], row["starts_at"], row["busy_until"])
         try:
             row["id"] = fetch(_insert_if_free_statement(), row | window).scalar()
@@ -419,8 +419,7 @@ def _insert_first_free(values: dict, candidates: list[int]) -> Appointment:
 def _loaded(row: dict) -> Appointment:
     """The inserted row as a persistent object, every column loaded, without reading it back."""
     appointment = Appointment(**row)
-    make_transient_to_detached(appointment)  # as if just read: no pending changes
-    db.session.add(appointment)
+    adopt_inserted(db.session(), appointment)
     return appointment
 
 
@@ -633,8 +632,8 @@ def restore_appointment(appointment: Appointment, actor: StaffUser, now: datetim
     (no absence, blocked time or other appointment), and the office open.
     """
     begin_write()
-    db.session.refresh(appointment)
     lock_caseworker(appointment.staff_id)  # bookings check, then insert, under this lock
+    db.session.refresh(appointment)  # after the lock: a restore at the same moment is seen
     if appointment.status != AppointmentStatus.CANCELLED:
         raise AppointmentError(_l("Only a cancelled appointment can be restored."))
     if appointment.starts_at <= now:

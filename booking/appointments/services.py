@@ -19,6 +19,7 @@ from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
 from booking.core.scope import may_see_office
+from booking.core.transactions import note_core_write
 from booking.db import utcnow
 from booking.extensions import db
 from booking.offices.models import Office
@@ -48,6 +49,7 @@ def log_event(appointment: Appointment, action: str, actor: StaffUser | None, de
         db.session.connection().execute(
             _event_insert(), entry | {"appointment_id": appointment.id, "at": utcnow()}
         )
+        note_core_write(db.session())
     else:
         db.session.add(AppointmentEvent(appointment=appointment, **entry))
     if actor is not None:

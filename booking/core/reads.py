@@ -14,8 +14,9 @@ from booking.extensions import db
 
 
 def fetch(statement: Executable, parameters: dict[str, Any] | None = None) -> Result:
-    """Run a Core select in the session's transaction. Pending ORM changes are flushed first,
-    as the session's autoflush would, so the read sees this transaction's own changes."""
+    """Run a prebuilt Core statement (a select, or the booking's INSERT … SELECT) in the
+    session's transaction. Pending ORM changes are flushed first, as the session's autoflush
+    would, so the statement sees this transaction's own changes."""
     session = db.session()
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()

@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from booking.core.exceptions import BookingError
 from booking.extensions import db
@@ -52,6 +52,53 @@ def _forget_transaction(session: Session, transaction) -> None:
         session.info.pop("flushed", None)
         session.info.pop("write_lock", None)
         _leave_writer_queue(session)
+
+
+ADOPTED = "core_inserted_objects"  # session.info: (object, transaction) of Core-inserted rows
+
+
+def note_core_write(session: Session) -> None:
+    """A row was written with Core, past the unit of work: begin_write's check ("before the
+    transaction's first write") counts it, as it counts a flush."""
+    session.info["flushed"] = True
+
+
+def adopt_inserted(session: Session, instance) -> None:
+    """Make the object of a row just inserted with Core persistent, as if read from the
+    database, without reading it back (every column must be set). A rollback of its
+    transaction forgets it again, as it would forget a new object: the session must not keep
+    an object of a row that is gone (its id may be given out again)."""
+    make_transient_to_detached(instance)
+    session.add(instance)
+    note_core_write(session)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    current = [
+        (obj, t) for obj, t in session.info.get(ADOPTED, ()) if _root(t) is _root(transaction)
+    ]
+    session.info[ADOPTED] = [*current, (instance, transaction)]
+
+
+def _root(transaction):
+    while transaction.parent is not None:
+        transaction = transaction.parent
+    return transaction
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_adopted(session: Session, previous_transaction) -> None:
+    adopted = session.info.get(ADOPTED)
+    if not adopted:
+        return
+    kept = []
+    for instance, transaction in adopted:
+        inside, t = False, transaction
+        while t is not None and not inside:
+            inside, t = t is previous_transaction, t.parent
+        if not inside:
+            kept.append((instance, transaction))
+        elif instance in session:
+            session.expunge(instance)
+    session.info[ADOPTED] = kept
 
 
 WRITER_QUEUE = "sqlite_writer_queue"  # session.info key: the open lock file while writing
