@@ -259,6 +259,22 @@ def test_a_stuck_sqlite_writer_queue_ends_in_database_busy(app_factory):
         db.session.rollback()
 
 
+def after_the_first_check(monkeypatch, meanwhile) -> list[int]:
+    """Run `meanwhile()` (another worker's change) right after the booking's first check;
+    the list gets the caseworkers that check ranked."""
+    from booking.appointments import booking as booking_module
+
+    first_check, ranked = booking_module._candidates, []
+
+    def then(*args, **kwargs):
+        ranked.extend(first_check(*args, **kwargs))
+        meanwhile()
+        return list(ranked)
+
+    monkeypatch.setattr(booking_module, "_candidates", then)
+    return ranked
+
+
 @freeze_time(NOW)
 def test_the_api_checks_before_it_queues_for_the_sqlite_write_lock(
     app, client, bookable_service, monkeypatch
@@ -295,15 +311,12 @@ def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
     """The first check ran outside the write lock (SQLite) or before the caseworker's lock
     (PostgreSQL); the insert, under it, sees the absence a caseworker entered meanwhile (from
     another connection, as another worker would). PostgreSQL booked over it before."""
-    from booking.appointments import booking as booking_module
     from booking.appointments.booking import SlotTaken
 
     start = datetime(2027, 3, 4, 9, tzinfo=UTC)
     staff_id = qualified_caseworkers(bookable_service)[0].id
-    first_check = booking_module._candidates
 
-    def then_absent(*args, **kwargs):
-        ranked = first_check(*args, **kwargs)
+    def absent():
         with db.engine.begin() as other:
             other.execute(
                 Absence.__table__.insert().values(
@@ -315,9 +328,8 @@ def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
                     note="",
                 )
             )
-        return ranked
 
-    monkeypatch.setattr(booking_module, "_candidates", then_absent)
+    after_the_first_check(monkeypatch, absent)
     with pytest.raises(SlotTaken):
         book_appointment(bookable_service, start, FAMILY, utcnow())
     db.session.rollback()
@@ -382,15 +394,12 @@ def test_a_closure_entered_between_the_first_check_and_the_lock_wins(
     sqlite_only(app)
     from sqlalchemy.orm import Session
 
-    from booking.appointments import booking as booking_module
     from booking.appointments.booking import NotASlot
     from booking.schedule.models import Closure
 
     start = datetime(2027, 3, 4, 9, tzinfo=UTC)
-    first_check = booking_module._candidates
 
-    def then_closed(*args, **kwargs):
-        ranked = first_check(*args, **kwargs)
+    def closed():
         with Session(db.engine) as admin:  # another worker's admin, through the ORM
             admin.add(
                 Closure(
@@ -401,9 +410,8 @@ def test_a_closure_entered_between_the_first_check_and_the_lock_wins(
                 )
             )
             admin.commit()
-        return ranked
 
-    monkeypatch.setattr(booking_module, "_candidates", then_closed)
+    after_the_first_check(monkeypatch, closed)
     with pytest.raises(NotASlot):
         book_appointment(bookable_service, start, FAMILY, utcnow())
     db.session.rollback()
@@ -507,14 +515,9 @@ def test_a_caseworker_taken_after_the_ranking_passes_the_booking_to_the_next(
 ):
     """Check and insert are one statement per candidate: when the first-ranked caseworker's
     time is booked by another worker after the ranking, the next free caseworker gets it."""
-    from booking.appointments import booking as booking_module
-
     start = datetime(2027, 3, 3, 10, tzinfo=BERLIN)  # two of the three caseworkers work then
-    first_check = booking_module._candidates
-    ranked = []
 
-    def then_taken(*args, **kwargs):
-        ranked.extend(first_check(*args, **kwargs))
+    def first_ranked_taken():
         with db.engine.begin() as other:
             other.execute(
                 Appointment.__table__.insert().values(
@@ -528,9 +531,8 @@ def test_a_caseworker_taken_after_the_ranking_passes_the_booking_to_the_next(
                     family_name="Familie Nowak",
                 )
             )
-        return list(ranked)
 
-    monkeypatch.setattr(booking_module, "_candidates", then_taken)
+    ranked = after_the_first_check(monkeypatch, first_ranked_taken)
     booking = book_appointment(pooled_service, start, FAMILY, utcnow())
     db.session.commit()
     assert len(ranked) == 2

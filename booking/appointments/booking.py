@@ -399,11 +399,10 @@ def _insert_first_free(values: dict, candidates: list[int]) -> Appointment:
     asked to try again (DatabaseBusy, never a double booking) and the request rolls back
     (PostgreSQL has ended the transaction).
     """
-    postgres = db.session.get_bind().dialect.name == "postgresql"
     for staff_id in candidates:
-        if postgres:
-            lock_caseworker(staff_id)
-        row = values | {"staff_id": staff_id, "created_at": utcnow(), "updated_at": utcnow()}
+        lock_caseworker(staff_id)  # PostgreSQL; SQLite's write lock is held already
+        inserted_at = utcnow()  # not when the row was built: that may be before the lock
+        row = values | {"staff_id": staff_id, "created_at": inserted_at, "updated_at": inserted_at}
         window = time_window([staff_id], row["starts_at"], row["busy_until"])
         try:
             row["id"] = fetch(_insert_if_free_statement(), row | window).scalar()
@@ -431,8 +430,9 @@ def _new_row(
     actor: StaffUser | None,
     idempotency_key: str | None,
 ) -> tuple[str, dict]:
-    """The manage token and every column of the new appointment, so that the object needs no
-    reading back after the insert (_loaded)."""
+    """The manage token and every column of the new appointment but its caseworker and
+    timestamps (_insert_first_free adds them), so that the object needs no reading back after
+    the insert (_loaded)."""
     token = token_for_key(idempotency_key) if idempotency_key else secrets.token_urlsafe(24)
     return token, {
         "reference": new_reference(),
@@ -459,8 +459,6 @@ def _new_row(
         "manage_token_hash": hash_token(token),
         "idempotency_key": idempotency_key,
         "created_by_id": actor.id if actor else None,
-        "created_at": utcnow(),
-        "updated_at": utcnow(),
         "purged_at": None,
     }
 

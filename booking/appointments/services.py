@@ -19,7 +19,7 @@ from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
 from booking.core.scope import may_see_office
-from booking.core.transactions import note_core_write
+from booking.core.transactions import core_write
 from booking.db import utcnow
 from booking.extensions import db
 from booking.offices.models import Office
@@ -46,10 +46,7 @@ def log_event(appointment: Appointment, action: str, actor: StaffUser | None, de
     entry = {"action": action, "actor_id": actor.id if actor else None, "detail": detail[:300]}
     if appointment.id is not None and "events" in sa.inspect(appointment).unloaded:
         # Nobody holds the edit log in memory: one INSERT, no unit of work (a booking's path).
-        db.session.connection().execute(
-            _event_insert(), entry | {"appointment_id": appointment.id, "at": utcnow()}
-        )
-        note_core_write(db.session())
+        core_write(_event_insert(), entry | {"appointment_id": appointment.id, "at": utcnow()})
     else:
         db.session.add(AppointmentEvent(appointment=appointment, **entry))
     if actor is not None:

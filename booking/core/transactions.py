@@ -17,6 +17,7 @@ from collections.abc import Callable
 from flask import Flask, Response, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -61,6 +62,15 @@ def note_core_write(session: Session) -> None:
     """A row was written with Core, past the unit of work: begin_write's check ("before the
     transaction's first write") counts it, as it counts a flush."""
     session.info["flushed"] = True
+
+
+def core_write(statement, parameters: dict) -> CursorResult:
+    """Run a prebuilt Core INSERT in the session's transaction, past the unit of work (one
+    statement, where a flush costs more than the statement), and count it as a write."""
+    session = db.session()
+    result = session.connection().execute(statement, parameters)
+    note_core_write(session)
+    return result
 
 
 def adopt_inserted(session: Session, instance) -> None:

@@ -17,7 +17,7 @@ from booking.appointments.signals import family_notice, staff_notice
 from booking.auth.models import StaffUser
 from booking.core.i18n import message_locale
 from booking.core.sealed import seal
-from booking.core.transactions import note_core_write
+from booking.core.transactions import core_write
 from booking.core.urls import public_url
 from booking.core.validation import is_mobile
 from booking.extensions import db
@@ -93,7 +93,7 @@ def queue_family_message(
     channel, recipient = target
     if appointment.id is None:
         db.session.flush()
-    result = db.session.connection().execute(  # one INSERT, no unit of work (a booking's path)
+    result = core_write(
         _message_insert(),
         {
             "kind": kind,
@@ -115,7 +115,6 @@ def queue_family_message(
             ),
         },
     )
-    note_core_write(db.session())
     return result.inserted_primary_key[0]
 
 
