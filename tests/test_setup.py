@@ -277,3 +277,30 @@ def test_create_user_command(runner):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(StaffUser))
     assert user.email == "boss@example.org" and user.role == Role.ADMIN
+
+
+@freeze_time("2027-03-01 07:00:00")
+def test_demo_skips_a_time_when_the_database_is_busy(runner, monkeypatch):
+    """A booking answered "please try again" (another writer held the database) leaves that
+    time free, as a time taken meanwhile does; the demo goes on with the next one."""
+    from booking.appointments import booking as booking_module
+    from booking.core.transactions import DatabaseBusy, busy_message
+    from booking.setup import demo_appointments
+
+    calls = []
+
+    def busy_once(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise DatabaseBusy(busy_message())
+        return booking_module.book_appointment(*args, **kwargs)
+
+    monkeypatch.setattr(demo_appointments, "book_appointment", busy_once)
+    result = runner.invoke(args=["setup", "demo"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) > 30
+    # The refused time was left free; every other one was booked.
+    service = db.session.scalar(select(Service).where(Service.slug == "beratung-35a"))
+    at = select(Appointment).where(Appointment.service_id == service.id)
+    assert not db.session.scalar(at.where(Appointment.starts_at == calls[0]))
+    assert db.session.scalar(at.where(Appointment.starts_at == calls[1]))

@@ -21,6 +21,7 @@ from booking.appointments.models import Appointment, Channel
 from booking.appointments.services import cancel_by_staff, mark_attended, mark_no_show
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import BookingError
+from booking.core.transactions import DatabaseBusy
 from booking.db import utcnow
 from booking.extensions import db
 from booking.offices.models import Office, Service
@@ -145,7 +146,9 @@ def _book(service: Service, slots: list, booked_at: datetime, index: int) -> lis
         family, channel = _family(index + len(made))
         try:
             booking = book_appointment(service, slot.start, family, booked_at, channel=channel)
-        except SlotTaken:
+        except (SlotTaken, DatabaseBusy):
+            # Taken meanwhile, or another writer held the database too long ("please try
+            # again"): the demo leaves that time free and books the next one.
             db.session.rollback()
             continue
         db.session.commit()
