@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask_babel import force_locale
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -278,6 +279,38 @@ def test_staff_list_and_adding_a_caller(full_service, client, auth, make_staff):
     assert "Anrufer Kaya" in page and "online-family" in page
     assert "3,0" in page or "3.0" in page  # median days from joining to the first offer
     assert "10:00" in page  # who holds which offer
+
+
+def test_the_list_gives_the_time_to_an_offer_in_hours_under_a_day(
+    full_service, client, auth, make_staff
+):
+    """An offer on the day of joining is "5 hours", not "0.0 days"."""
+    reception = make_staff(Role.RECEPTION, offices=[full_service.office])
+    join(full_service, "since-this-morning", at=NOW - timedelta(hours=5))
+    with freeze_time(NOW):
+        cancel(TEN, NOW)
+        auth.login(reception.email)
+        page = client.get("/waitlist/service/beratung-35a").get_data(as_text=True)
+    assert "5 Stunden" in page and "0,0 Tage" not in page
+
+
+@pytest.mark.parametrize(
+    ("days", "german", "english"),
+    [
+        (None, None, None),
+        (25 / 86400 * 60, "weniger als eine Stunde", "less than an hour"),
+        (1 / 24, "1 Stunde", "1 hour"),
+        (23.9 / 24, "23 Stunden", "23 hours"),
+        (1, "1,0 Tage", "1.0 days"),
+        (2.5, "2,5 Tage", "2.5 days"),
+    ],
+)
+def test_time_to_an_offer_reads_as_hours_or_days(app, days, german, english):
+    from booking.waitlist.views import time_to_offer
+
+    for locale, expected in (("de", german), ("en", english)):
+        with app.test_request_context(headers={"Accept-Language": locale}), force_locale(locale):
+            assert time_to_offer(days) == expected
 
 
 def test_a_deleted_absence_and_new_hours_free_time_for_the_list(bookable_service, make_staff):

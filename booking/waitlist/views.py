@@ -3,7 +3,7 @@ offer), and reception putting a caller on it from the desk or a callback request
 
 from babel.dates import get_day_names
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -66,13 +66,23 @@ def service(slug: str):
         "waitlist/service.html",
         listing=listing,
         weekday_names=get_day_names("abbreviated", locale=get_locale()),
-        median_days=(
-            None
-            if listing.median_days is None
-            else format_decimal(listing.median_days, format="#,##0.0")
-        ),
+        median_wait=time_to_offer(listing.median_days),
         confirm=ConfirmForm(),
     )
+
+
+def time_to_offer(days: float | None) -> str | None:
+    """The median time from joining to the first offer as staff read it: days with one
+    decimal from a day on, whole hours below (an offer made on the day of joining showed as
+    "0.0 days"), and "less than an hour" below that."""
+    if days is None:
+        return None
+    if days >= 1:
+        return _("%(days)s days", days=format_decimal(days, format="#,##0.0"))
+    hours = round(days * 86400) // 3600
+    if hours < 1:
+        return _("less than an hour")
+    return ngettext("%(num)d hour", "%(num)d hours", hours)
 
 
 def already_waiting(entry: WaitlistEntry) -> str:
