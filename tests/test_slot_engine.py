@@ -30,6 +30,7 @@ from booking.schedule.engine import (
     choose_caseworker,
     consultation_occurrences,
     free_slots,
+    slot_at,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
 from booking.schedule.models import Absence, AbsenceKind, Closure
@@ -323,6 +324,43 @@ def test_property_slots_respect_every_rule(scenario):
                     )
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.data())
+def test_property_one_time_answers_as_the_whole_day(scenario, data):
+    """slot_at (a booking's check of one time) agrees with free_slots for every quarter hour
+    of a day: None off the grid, the free caseworkers on it, () when all are busy there."""
+    rules, hours, busy, closed, now = scenario
+    day = data.draw(st.dates(date(2027, 3, 22), date(2027, 4, 4)))
+    free = {s.start_ts: s.staff_ids for s in free_slots(rules, day, day, hours, busy, closed, now)}
+    grid = {s.start_ts for s in free_slots(rules, day, day, hours, [], closed, now)}
+    start = datetime.combine(day, time(), tzinfo=BERLIN).astimezone(UTC)
+    for quarter in range(25 * 4):  # 25 hours: the autumn day has them
+        at = start + timedelta(minutes=15 * quarter)
+        if at.astimezone(BERLIN).date() != day:
+            break
+        ts = int(at.timestamp())
+        expected = free.get(ts, () if ts in grid else None)
+        assert slot_at(rules, ts, hours, busy, closed, now) == expected, ts
+
+
+def test_one_time_on_the_spring_forward_day():
+    """03:00 on 2027-03-28 is one hour after 01:00 in real time: the grid steps across it."""
+    hours = [HoursRule(1, 6, time(1), time(5))]  # a Sunday
+    rules = BookingRules(minutes=60, min_notice_hours=0)
+    now = datetime(2027, 3, 27, tzinfo=BERLIN)
+    at = int(datetime(2027, 3, 28, 3, tzinfo=BERLIN).timestamp())
+    assert slot_at(rules, at, hours, [], [], now) == (1,)
+    assert slot_at(rules, at + 1800, hours, [], [], now) is None
+    busy = [
+        Busy(
+            1,
+            datetime(2027, 3, 28, 3, 30, tzinfo=BERLIN),
+            datetime(2027, 3, 28, 3, 40, tzinfo=BERLIN),
+        )
+    ]
+    assert slot_at(rules, at, hours, busy, [], now) == ()
+
+
 @settings(max_examples=60, deadline=None)
 @given(scenarios())
 def test_property_no_free_slot_is_missed(scenario):
@@ -585,3 +623,17 @@ def test_staff_move_refuses_absences_but_may_pass_the_notice(app, bookable_servi
     moved = move_appointment(appointment, local(2027, 3, 4, 9), late, actor=staff)
     db.session.commit()
     assert moved.appointment.starts_at == local(2027, 3, 4, 9)
+
+
+def test_one_time_beside_busy_time_is_free():
+    """Busy time that ends as the slot begins, or begins as its buffer ends, leaves it free."""
+    hours = [HoursRule(1, WED, time(9), time(12))]
+    at = local(2027, 3, 3, 10)
+    ts = int(at.timestamp())
+    before = Busy(1, local(2027, 3, 3, 9), at)
+    after = Busy(
+        1, at + timedelta(minutes=RULES.minutes + RULES.buffer_minutes), local(2027, 3, 3, 12)
+    )
+    assert slot_at(RULES, ts, hours, [before, after], [], NOW) == (1,)
+    overlapping = Busy(1, at + timedelta(minutes=RULES.minutes - 1), local(2027, 3, 3, 12))
+    assert slot_at(RULES, ts, hours, [overlapping], [], NOW) == ()

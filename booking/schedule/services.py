@@ -35,6 +35,7 @@ from booking.schedule.engine import (
     grid_starts,
     merge_busy,
     phone_held_starts,
+    slot_at,
     unreleased,
 )
 from booking.schedule.holidays import public_holidays, yearly_closed_days
@@ -364,15 +365,10 @@ def check_slot(
         busy = busy_times(
             static.staff_ids, start, start + service.busy_span, exclude_appointment_id
         )
-    free = free_slots(rules, day, day, static.hours, busy, static.closed, now)
-    staff_free = next((slot.staff_ids for slot in free if slot.start_ts == start_ts), None)
-    if staff_free is not None:
-        return SlotCheck(free=staff_free, inputs=static, versions=versions)
-    # Not free: a slot time that is taken, or no slot time at all? The grid tells.
-    grid = free_slots(rules, day, day, static.hours, [], static.closed, now)
-    if not any(slot.start_ts == start_ts for slot in grid):
+    free = slot_at(rules, start_ts, static.hours, busy, static.closed, now)
+    if free is None:
         return None
-    return SlotCheck(free=(), inputs=static, versions=versions)
+    return SlotCheck(free=free, inputs=static, versions=versions)
 
 
 def _rules_for(service: Service, day: date, now: datetime, ignore_notice: bool) -> BookingRules:
