@@ -1,11 +1,16 @@
 import textwrap
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from booking.appointments.models import Appointment, AppointmentEvent, AppointmentStatus
+from booking.appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Channel,
+)
 from booking.auth.models import Role, StaffUser
 from booking.extensions import db
 from booking.offices.models import Office, Service
@@ -18,6 +23,7 @@ from booking.schedule.models import (
 )
 from booking.setup.cli import DEMO_FILE
 from booking.setup.loader import SetupFileError, parse_setup, read_setup_file
+from booking.waitlist.models import EntryStatus, OfferState, WaitlistEntry, WaitlistOffer
 
 GOOD = textwrap.dedent(
     """
@@ -251,9 +257,30 @@ def test_demo_command_loads_once_and_prints_logins(runner):
     assert db.session.scalar(select(Absence).where(Absence.all_day.is_(False)))  # blocked time
     assert count(Closure) >= 2
     assert count(Appointment) > 30
+    # Waiting lists: families waiting at two services, and a time a family cancelled held
+    # for the one of them who waited longest for it.
+    waiting = db.session.scalars(
+        select(WaitlistEntry).where(WaitlistEntry.status == EntryStatus.WAITING)
+    ).all()
+    assert len({entry.service_id for entry in waiting}) >= 2 and len(waiting) >= 6
+    assert {entry.channel for entry in waiting} == set(Channel)
+    [offer] = db.session.scalars(
+        select(WaitlistOffer).where(WaitlistOffer.state == OfferState.OFFERED)
+    ).all()
+    assert offer.entry.family_name == "Familie Schulz"
+    assert offer.offered_at > offer.entry.joined_at + timedelta(hours=12)  # not at joining
+    assert datetime(2027, 3, 1, 7, tzinfo=UTC) < offer.hold_until <= offer.starts_at
+    freed = db.session.scalar(
+        select(Appointment).where(
+            Appointment.service_id == offer.service_id, Appointment.starts_at == offer.starts_at
+        )
+    )
+    assert freed.status == AppointmentStatus.CANCELLED and freed.cancelled_by_family
+    assert "waiting lists: 7 families waiting" in first.output
     second = runner.invoke(args=["setup", "demo"])
     assert "demo file not loaded" in second.output
     assert count(Office) == offices
+    assert count(WaitlistEntry) == len(waiting)
 
 
 def test_set_password_command(runner, make_staff):

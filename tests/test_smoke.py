@@ -227,3 +227,44 @@ def test_demo_statistics_show_real_looking_figures(demo):
     assert html.count('role="img"') >= 6 and "Nothing in this period" not in html
     answer = client.get("/reports/office/eingliederungshilfe.csv?table=summary")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
+
+
+def test_demo_waiting_lists_show_their_families_to_those_who_may_see_them(demo):
+    """The crawl opens the waiting lists on records: families waiting at two services and a
+    time held at the § 35a unit, shown to the staff of the office and to admins only."""
+    from booking.setup.demo_waitlist import DEMO_PLACES
+
+    app, _arguments = demo
+    unit, point = "beratung-35a", "welcome-point-ratinger-strasse-beratung"
+    names = {slug: [p.name for p in DEMO_PLACES if p.service == slug] for slug in (unit, point)}
+    logins = dict(demo_logins())  # by role: admin, caseworker (k.becker), reception, …
+    logins["caseworker of the Welcome Point"] = ("a.demir@example.org", logins["admin"][1])
+    # Who sees which list; the other list answers 403 (or the login page, anonymously).
+    sees = {
+        "admin": (unit, point),
+        "caseworker": (unit,),  # k.becker, of the § 35a unit
+        "reception": (unit,),
+        "caseworker of the Welcome Point": (point,),
+    }
+    for who in [*logins, "anonymous"]:
+        client = app.test_client()
+        if who != "anonymous":
+            email, password = logins[who]
+            login = client.post("/login", data={"email": email, "password": password})
+            assert login.status_code == 302, who
+        for slug in (unit, point):
+            response = client.get(f"/waitlist/service/{slug}")
+            if slug not in sees.get(who, ()):
+                assert response.status_code in ((302,) if who == "anonymous" else (403,)), who
+                continue
+            assert response.status_code == 200, (who, slug)
+            html = response.get_data(as_text=True)
+            assert all(name in html for name in names[slug]), (who, slug)
+            held = "Zurzeit ist kein Termin reserviert." not in html
+            assert held == (slug == unit), (who, slug)  # the time held for Familie Schulz
+        overview = client.get("/waitlist/")
+        if who in sees:
+            html = overview.get_data(as_text=True)
+            assert all(f"/waitlist/service/{slug}" in html for slug in sees[who]), who
+        else:
+            assert overview.status_code in (302, 403), who

@@ -7,6 +7,7 @@ from booking.callbacks.demo import create_demo_callbacks
 from booking.extensions import db
 from booking.reports.demo import create_demo_history
 from booking.setup.demo_appointments import create_demo_appointments
+from booking.setup.demo_waitlist import create_demo_waitlist, held_offers
 from booking.setup.loader import SetupFileError, read_setup_file
 from booking.setup.services import apply_setup, database_is_empty
 from booking.waiting.demo import create_demo_queue
@@ -55,6 +56,10 @@ def demo_command(force: bool) -> None:
             )
         click.echo(f"callback requests: {create_demo_callbacks()} invented (open, overdue, closed)")
         click.echo(f"walk-in queue: {create_demo_queue()} people at the § 35a unit today")
+        click.echo(
+            f"waiting lists: {create_demo_waitlist()} families waiting at two services, "
+            f"{held_offers()} freed time(s) held for one of them"
+        )
         click.echo(f"statistics: {create_demo_history()} invented records of the last months")
     else:
         click.echo("The database has data already; demo file not loaded.")
