@@ -20,10 +20,11 @@ from booking.appointments.booking import (
     phone_key,
 )
 from booking.appointments.models import Appointment, AppointmentStatus
-from booking.auth.models import Role
+from booking.auth.models import Role, StaffUser
 from booking.extensions import db
 from booking.offices.models import Service
-from booking.schedule.models import WeeklyHours
+from booking.schedule.models import AbsenceKind, WeeklyHours
+from booking.schedule.services import add_absence
 from tests.conftest import make_test_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -239,6 +240,40 @@ def test_postgres_has_the_exclusion_constraint(app):
         text("SELECT conname FROM pg_constraint WHERE conname = 'ex_appointment_no_overlap'")
     ).scalar()
     assert found == "ex_appointment_no_overlap"
+
+
+def test_an_absence_and_a_booking_at_the_same_moment_never_both_hold(app, one_caseworker):
+    """PostgreSQL: an absence being entered holds the caseworker's lock until it commits, so
+    a booking of a time inside it waits and then sees it (taken). Without the lock both
+    committed: a booking inside an absence whose list of conflicts had missed it."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time anyway")
+    flushed, proceed = threading.Event(), threading.Event()
+
+    def enter_absence() -> None:
+        with app.app_context():
+            staff = db.session.get(StaffUser, one_caseworker["staff"])
+            day = SLOT.date()
+            add_absence(staff, AbsenceKind.ILLNESS, day, day, None, None, "", staff)
+            flushed.set()
+            proceed.wait(10)
+            db.session.commit()
+
+    absence = threading.Thread(target=enter_absence)
+    absence.start()
+    assert flushed.wait(10)
+    outcome: list[str] = []
+    booking = threading.Thread(
+        target=lambda: outcome.append(book_in_new_context(app, one_caseworker["short"], SLOT, 1))
+    )
+    booking.start()
+    booking.join(0.5)
+    waited = booking.is_alive()  # for the absence's lock
+    proceed.set()
+    absence.join(10)
+    booking.join(10)
+    assert waited
+    assert outcome == ["taken"]
 
 
 def test_not_a_slot_time_is_not_taken(app, one_caseworker):

@@ -566,6 +566,11 @@ def add_absence(
         all_day = False
         if ends_at <= starts_at:
             raise ScheduleError(_l("The end must be after the start."), field="end_time")
+    # PostgreSQL: a booking checks and inserts under the caseworker's lock; holding it until
+    # this commits, the booking either sees the absence or shows up in its conflict list.
+    from booking.appointments.booking import lock_caseworker  # imports this module
+
+    lock_caseworker(staff.id)
     absence = Absence(
         staff_id=staff.id,
         kind=kind,
