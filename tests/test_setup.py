@@ -331,3 +331,29 @@ def test_demo_skips_a_time_when_the_database_is_busy(runner, monkeypatch):
     at = select(Appointment).where(Appointment.service_id == service.id)
     assert not db.session.scalar(at.where(Appointment.starts_at == calls[0]))
     assert db.session.scalar(at.where(Appointment.starts_at == calls[1]))
+
+
+@freeze_time("2027-03-01 07:00:00")
+def test_demo_help_plan_meeting_moves_on_when_the_database_is_busy(runner, monkeypatch):
+    """The caseworker's staff-only booking takes the next time when one is refused."""
+    from booking.appointments import booking as booking_module
+    from booking.core.transactions import DatabaseBusy, busy_message
+    from booking.setup import demo_appointments
+
+    calls = []
+
+    def busy_once(service, start, *args, **kwargs):
+        if service.slug == "hilfeplangespraech-35a":
+            calls.append(start)
+            if len(calls) == 1:
+                raise DatabaseBusy(busy_message())
+        return booking_module.book_appointment(service, start, *args, **kwargs)
+
+    monkeypatch.setattr(demo_appointments, "book_appointment", busy_once)
+    result = runner.invoke(args=["setup", "demo"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 2
+    service = db.session.scalar(select(Service).where(Service.slug == "hilfeplangespraech-35a"))
+    at = select(Appointment).where(Appointment.service_id == service.id)
+    assert not db.session.scalar(at.where(Appointment.starts_at == calls[0]))
+    assert db.session.scalar(at.where(Appointment.starts_at == calls[1]))

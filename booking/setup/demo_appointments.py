@@ -198,9 +198,13 @@ def _book_staff_only(now: datetime, index: int) -> None:
         if user.id in slot.staff_ids:
             family, _channel = _family(index)
             channel = Channel.PHONE
-            book_appointment(
-                service, slot.start, family, now, channel=channel, staff_id=user.id, actor=user
-            )
+            try:
+                book_appointment(
+                    service, slot.start, family, now, channel=channel, staff_id=user.id, actor=user
+                )
+            except (SlotTaken, DatabaseBusy):  # as in _book: that time stays free
+                db.session.rollback()
+                continue
             db.session.commit()
             return
 
