@@ -104,3 +104,13 @@ def test_staff_views_show_language_and_interpreter_badges(client, auth, pooled):
     day = client.get("/calendar/me?day=2027-03-04").get_data(as_text=True)
     assert '<span class="badge badge-language">Arabisch</span>' in day
     assert '<span class="badge badge-interpreter">Dolmetschung nötig</span>' in day
+
+
+def test_the_least_booked_that_day_gets_it_though_a_higher_id(app, pooled):
+    """Ranked by the day's appointments before the id: the first caseworker (lowest id) has
+    one that day, so the next family, whose language nobody speaks, goes to the other."""
+    service, speaker = pooled
+    first = book_appointment(service, local(2027, 3, 4, 9), family(1, "uk"), DB_NOW)
+    assert first.appointment.staff_id < speaker.id
+    other = book_appointment(service, TEN, family(2, "uk"), DB_NOW)
+    assert other.appointment.staff_id == speaker.id

@@ -213,13 +213,19 @@ def _candidates(
             )
     if len(check.free) == 1:
         return list(check.free)
-    day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
-    load = dict(
-        fetch(
-            _day_load_statement(),
-            {"staff_ids": list(check.free), "from": day_start, "to": day_start + timedelta(days=1)},
-        ).all()
-    )
+    load = check.day_load
+    if load is None:  # the busy time came from the cache: the day's load was not read with it
+        day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
+        load = dict(
+            fetch(
+                _day_load_statement(),
+                {
+                    "staff_ids": list(check.free),
+                    "from": day_start,
+                    "to": day_start + timedelta(days=1),
+                },
+            ).all()
+        )
     return rank_caseworkers(check.free, load, check.inputs.languages, language)
 
 

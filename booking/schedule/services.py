@@ -6,11 +6,12 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from types import MappingProxyType
 
+import sqlalchemy as sa
 from babel.dates import format_skeleton, get_day_names
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, or_, select, union_all
+from sqlalchemy import bindparam, func, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from booking.appointments.models import HOLDING_STATES, MAX_BUSY_SPAN, Appointment
@@ -147,6 +148,29 @@ def busy_statement(excluding: bool):
         Absence.ends_at > WINDOW["start"],
     )
     return union_all(appointments, _held_statement(OfferState, WaitlistOffer), absences)
+
+
+@cache
+def busy_and_day_load_statement(excluding: bool):
+    """busy_statement's rows, and per caseworker a row with their appointments that local day
+    (`day_from`, `day_to`; a pooled booking goes to the least booked): one round trip where a
+    booking needed two. Busy rows have no count; count rows have no times."""
+    busy = busy_statement(excluding).subquery()
+    no_count = sa.cast(sa.null(), sa.Integer)
+    day_load = (
+        select(Appointment.staff_id, sa.null(), sa.null(), func.count())
+        .where(
+            Appointment.staff_id.in_(WINDOW["staff_ids"]),
+            Appointment.status.in_(HOLDING_STATES),
+            Appointment.starts_at >= bindparam("day_from"),
+            Appointment.starts_at < bindparam("day_to"),
+        )
+        .group_by(Appointment.staff_id)
+    )
+    return union_all(
+        select(busy.c.staff_id, busy.c.starts_at, busy.c.ends_at, no_count.label("day_count")),
+        day_load,
+    )
 
 
 def _held_statement(OfferState, WaitlistOffer):  # model classes, imported late
@@ -332,6 +356,9 @@ class SlotCheck:
     free: tuple[int, ...]  # caseworkers whose hours hold the slot, without busy time in it
     inputs: StaticInputs
     versions: tuple[int, int] | None  # (schedule, service) as read; None: not cacheable
+    # Appointments per caseworker that local day, read with the busy time; None when the busy
+    # time came from the cache (the caller reads the load itself then).
+    day_load: Mapping[int, int] | None = None
 
 
 def check_slot(
@@ -361,14 +388,39 @@ def check_slot(
     start_ts = int(start.timestamp())
     busy_key = ("busy", service.id, day, day, staff_id, exclude_appointment_id, versions)
     busy = cache.get(busy_key) if versions else None
+    day_load = None
     if busy is None:
-        busy = busy_times(
-            static.staff_ids, start, start + service.busy_span, exclude_appointment_id
+        busy, day_load = _busy_and_day_load(
+            static.staff_ids, start, start + service.busy_span, day, exclude_appointment_id
         )
     free = slot_at(rules, start_ts, static.hours, busy, static.closed, now)
     if free is None:
         return None
-    return SlotCheck(free=free, inputs=static, versions=versions)
+    return SlotCheck(free=free, inputs=static, versions=versions, day_load=day_load)
+
+
+def _busy_and_day_load(
+    staff_ids: tuple[int, ...],
+    start: datetime,
+    end: datetime,
+    day: date,
+    exclude_appointment_id: int | None,
+) -> tuple[list[Busy], dict[int, int]]:
+    if not staff_ids:
+        return [], {}
+    day_from, day_to = local_day_bounds(day, day)
+    parameters = time_window(list(staff_ids), start, end) | {"day_from": day_from, "day_to": day_to}
+    if exclude_appointment_id is not None:
+        parameters["exclude"] = exclude_appointment_id
+    busy, load = [], {}
+    for staff_id, busy_from, busy_to, count in fetch(
+        busy_and_day_load_statement(exclude_appointment_id is not None), parameters
+    ):
+        if count is None:
+            busy.append(Busy(staff_id, busy_from, busy_to))
+        else:
+            load[staff_id] = count
+    return busy, load
 
 
 def _rules_for(service: Service, day: date, now: datetime, ignore_notice: bool) -> BookingRules:
