@@ -6,6 +6,7 @@ body of BENCH_FLOOR_INSERT_SIZE bytes: the least any booking can cost.
 """
 
 import os
+import time
 
 import sqlalchemy as sa
 from flask import Flask, Response, request
@@ -19,7 +20,12 @@ rows = sa.Table(
     sa.Column("name", sa.String(120)),
     sa.Column("starts_at", sa.String(40)),
 )
-rows.metadata.create_all(engine)  # both workers may try: a lost race is harmless
+for _attempt in range(100):  # both workers try: the one that loses waits, then finds the table
+    try:
+        rows.metadata.create_all(engine)
+        break
+    except sa.exc.DBAPIError:  # SQLite: "database is locked"; PostgreSQL: a duplicate type
+        time.sleep(0.1)
 INSERT_SIZE = int(os.environ.get("BENCH_FLOOR_INSERT_SIZE", "400"))
 BODIES: dict[int, bytes] = {}
 

@@ -569,6 +569,9 @@ def alternate(
         prepare()
         rounds["ours"].append(run_load(ours.port, ours_request, clients, args.seconds, expect))
         rounds["floor"].append(run_load(floor.port, floor_request, clients, args.seconds, expect))
+    for side, measured in rounds.items():
+        if any(not r.requests for r in measured):  # a dead server must not read as 0 %
+            raise RuntimeError(f"{name}: {side} answered nothing in a round: {measured}")
     ours_rate = statistics.median(r.rate for r in rounds["ours"])
     floor_rate = statistics.median(r.rate for r in rounds["floor"])
     errors = sum(r.errors for r in rounds["ours"])
