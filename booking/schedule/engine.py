@@ -142,6 +142,49 @@ def merge_busy(busy: Iterable[Busy]) -> MergedBusy:
     return merged
 
 
+def _bookable_window(rules: BookingRules, now: datetime, tz: ZoneInfo) -> tuple[int, int]:
+    """Epoch seconds of the earliest and the latest bookable start at `now`: minimum notice,
+    and the horizon in calendar days (the same wall-clock time N days later)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    earliest = int(now.timestamp()) + rules.min_notice_hours * 3600
+    latest = int((now.astimezone(tz) + timedelta(days=rules.horizon_days)).timestamp())
+    return earliest, latest
+
+
+def _first_and_last_start(
+    day: date,
+    day_base: int | None,
+    start_clock: time,
+    end_clock: time,
+    occupy: int,
+    step: int,
+    earliest: int,
+    latest: int,
+    tz: ZoneInfo,
+) -> tuple[int, int]:
+    """The first and last start of a range's grid on a day (first > last: none). `day_base`:
+    epoch seconds of the day's wall-clock midnight on a day without an offset change, where
+    wall clock -> epoch is integer arithmetic; None lets zoneinfo decide (the two DST days)."""
+    if day_base is not None:
+        start = day_base + _seconds(start_clock)
+        end = day_base + _seconds(end_clock)
+    else:
+        start = local_instant(day, start_clock, tz)
+        end = local_instant(day, end_clock, tz)
+    end = min(end - occupy, latest)
+    if start < earliest:  # jump along the grid to the first slot after the notice
+        start += -(-(earliest - start) // step) * step
+    return start, end
+
+
+def _day_base(day: date, midnight_offset: int, next_offset: int) -> int | None:
+    """Epoch seconds of the day's wall-clock midnight, None on a day whose offset changes."""
+    if midnight_offset != next_offset:
+        return None
+    return (day.toordinal() - EPOCH_ORDINAL) * 86400 - midnight_offset
+
+
 def free_slots(
     rules: BookingRules,
     first_day: date,
@@ -159,12 +202,7 @@ def free_slots(
     ends with its buffer inside the range, lies outside every busy interval of theirs, and
     respects minimum notice and horizon measured from `now`.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    now_ts = int(now.timestamp())
-    earliest = now_ts + rules.min_notice_hours * 3600
-    # The horizon counts calendar days: the same wall-clock time N days later.
-    latest = int((now.astimezone(tz) + timedelta(days=rules.horizon_days)).timestamp())
+    earliest, latest = _bookable_window(rules, now, tz)
     step = rules.step_seconds
     length = rules.minutes * 60
     occupy = length + rules.buffer_minutes * 60
@@ -190,22 +228,13 @@ def free_slots(
         next_offset = _offset_at_midnight(day + one_day, tz)
         ranges = by_weekday.get(day.weekday())
         if ranges and day not in closed:
-            # On ordinary days wall clock -> epoch is integer arithmetic; zoneinfo decides
-            # only on the two days a year whose offset changes.
-            steady = midnight_offset == next_offset
-            day_base = (day.toordinal() - EPOCH_ORDINAL) * 86400 - midnight_offset
+            day_base = _day_base(day, midnight_offset, next_offset)
             for (start_clock, end_clock, valid_from, valid_until), staff_ids in ranges.items():
                 if (valid_from and day < valid_from) or (valid_until and day > valid_until):
                     continue
-                if steady:
-                    start = day_base + _seconds(start_clock)
-                    end = day_base + _seconds(end_clock)
-                else:
-                    start = local_instant(day, start_clock, tz)
-                    end = local_instant(day, end_clock, tz)
-                end = min(end - occupy, latest)
-                if start < earliest:  # jump along the grid to the first slot after the notice
-                    start += -(-(earliest - start) // step) * step
+                start, end = _first_and_last_start(
+                    day, day_base, start_clock, end_clock, occupy, step, earliest, latest, tz
+                )
                 if start > end:
                     continue
                 positions = range(start, end + 1, step)
@@ -250,11 +279,7 @@ def slot_at(
     asks about one time): None when it is no slot time at all (off every grid, a closed day,
     inside the notice or beyond the horizon), else the caseworkers free at it (empty: taken).
     The same arithmetic as free_slots; tests compare the two."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    now_ts = int(now.timestamp())
-    earliest = now_ts + rules.min_notice_hours * 3600
-    latest = int((now.astimezone(tz) + timedelta(days=rules.horizon_days)).timestamp())
+    earliest, latest = _bookable_window(rules, now, tz)
     step = rules.step_seconds
     occupy = (rules.minutes + rules.buffer_minutes) * 60
     day = to_utc(start_ts).astimezone(tz).date()
@@ -263,9 +288,9 @@ def slot_at(
     )
     if outside or day in set(closed_days):
         return None
-    midnight_offset = _offset_at_midnight(day, tz)
-    steady = midnight_offset == _offset_at_midnight(day + timedelta(days=1), tz)
-    day_base = (day.toordinal() - EPOCH_ORDINAL) * 86400 - midnight_offset
+    day_base = _day_base(
+        day, _offset_at_midnight(day, tz), _offset_at_midnight(day + timedelta(days=1), tz)
+    )
     weekday = day.weekday()
     on_grid: set[int] = set()
     for rule in hours:
@@ -275,15 +300,9 @@ def slot_at(
             rule.valid_until and day > rule.valid_until
         ):
             continue
-        if steady:
-            start = day_base + _seconds(rule.start)
-            end = day_base + _seconds(rule.end)
-        else:
-            start = local_instant(day, rule.start, tz)
-            end = local_instant(day, rule.end, tz)
-        end = min(end - occupy, latest)
-        if start < earliest:
-            start += -(-(earliest - start) // step) * step
+        start, end = _first_and_last_start(
+            day, day_base, rule.start, rule.end, occupy, step, earliest, latest, tz
+        )
         if start <= start_ts <= end and (start_ts - start) % step == 0:
             on_grid.add(rule.staff_id)
     if not on_grid:
