@@ -415,7 +415,30 @@ def test_absence_warns_about_booked_appointments(client, auth, unit):
             data={"kind": "illness", "first_day": "2027-03-04"},
             follow_redirects=True,
         ).get_data(as_text=True)
-    assert "1 gebuchte(r) Termin(e)" in html
+    reference = db.session.scalar(select(Appointment.reference))
+    # Which appointment, so that the caseworker can move it: day, time and reference.
+    assert (
+        f"1 gebuchter Termin liegt in dieser Abwesenheit: 04.03.2027 10:00 ({reference})." in html
+    )
+
+
+def test_absence_names_every_booked_appointment_in_it(client, auth, unit):
+    make_appointment(unit, unit["becker"], at(2027, 3, 4, 10))
+    make_appointment(unit, unit["becker"], at(2027, 3, 5, 9))
+    with freeze_time(NOW):
+        auth.login(unit["becker"].email)
+        html = client.post(
+            "/calendar/absences",
+            data={"kind": "vacation", "first_day": "2027-03-04", "last_day": "2027-03-05"},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+    first, second = db.session.scalars(
+        select(Appointment.reference).order_by(Appointment.starts_at)
+    ).all()
+    assert (
+        f"2 gebuchte Termine liegen in dieser Abwesenheit: 04.03.2027 10:00 ({first}), "
+        f"05.03.2027 09:00 ({second}). Bitte verlegen oder absagen."
+    ) in html
 
 
 def test_partial_absence_needs_both_times(client, auth, unit):

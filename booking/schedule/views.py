@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -63,6 +64,7 @@ from booking.schedule.services import (
     local_day_bounds,
 )
 from booking.staff.views import home_url
+from booking.templating import format_clock, format_day
 
 bp = Blueprint("schedule", __name__)
 
@@ -273,11 +275,19 @@ def absences_page(staff_id: int | None):
             clashes = conflicting_appointments(absence)
             flash(_("Absence saved."), "success")
             if clashes:
+                # Which ones, not just how many: the caseworker moves or cancels each of them.
+                times = ", ".join(
+                    f"{format_day(a.starts_at)} {format_clock(a.starts_at)} ({a.reference})"
+                    for a in clashes
+                )
                 flash(
-                    _(
-                        "%(n)d booked appointment(s) fall into this absence. "
+                    ngettext(
+                        "%(num)d booked appointment falls into this absence: %(times)s. "
+                        "Please move or cancel it.",
+                        "%(num)d booked appointments fall into this absence: %(times)s. "
                         "Please move or cancel them.",
-                        n=len(clashes),
+                        len(clashes),
+                        times=times,
                     ),
                     "error",
                 )
