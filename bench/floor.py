@@ -26,6 +26,8 @@ for _attempt in range(100):  # both workers try: the one that loses waits, then 
         break
     except sa.exc.DBAPIError:  # SQLite: "database is locked"; PostgreSQL: a duplicate type
         time.sleep(0.1)
+else:
+    rows.metadata.create_all(engine)  # ten seconds on: let the error show
 INSERT_SIZE = int(os.environ.get("BENCH_FLOOR_INSERT_SIZE", "400"))
 BODIES: dict[int, bytes] = {}
 

@@ -336,6 +336,81 @@ def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
     assert db.session.scalar(select(Appointment)) is None
 
 
+def absence_from_another_worker(staff_id: int, start: datetime) -> None:
+    """An absence over `start` committed on another connection, as another worker would."""
+    with db.engine.begin() as other:
+        other.execute(
+            Absence.__table__.insert().values(
+                staff_id=staff_id,
+                kind=AbsenceKind.ILLNESS,
+                starts_at=start - timedelta(hours=1),
+                ends_at=start + timedelta(hours=3),
+                all_day=False,
+                note="",
+            )
+        )
+
+
+@freeze_time(NOW)
+def test_a_move_into_an_absence_entered_after_its_check_is_refused(
+    app, bookable_service, monkeypatch
+):
+    """The move checks, then takes the caseworker's lock (PostgreSQL) and moves: an absence
+    committed in between must stop it, as it stops a booking. It moved the appointment into the
+    absence before, and the absence's list of appointments to move had not named it."""
+    from booking.appointments.booking import SlotTaken, move_appointment
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: the move holds the write lock from its check to its commit")
+    booking = book_appointment(bookable_service, datetime(2027, 3, 4, 9, tzinfo=UTC), FAMILY, NOW)
+    db.session.commit()
+    target = datetime(2027, 3, 11, 10, tzinfo=UTC)
+    staff_id = booking.appointment.staff_id
+    after_the_first_check(monkeypatch, lambda: absence_from_another_worker(staff_id, target))
+    with pytest.raises(SlotTaken):
+        move_appointment(booking.appointment, target, utcnow())
+    db.session.rollback()
+    moved = db.session.get(Appointment, booking.appointment.id)
+    assert moved.starts_at == datetime(2027, 3, 4, 9, tzinfo=UTC)
+
+
+@freeze_time(NOW)
+def test_a_waiting_list_hold_is_not_made_inside_an_absence(app, bookable_service):
+    """After the caseworker's lock a hold reads busy time as a booking does: an absence counts."""
+    from booking.waitlist.models import AFTERNOON, MORNING
+    from booking.waitlist.services import hold_time, join_waitlist
+
+    start = datetime(2027, 3, 4, 9, tzinfo=UTC)
+    staff_id = qualified_caseworkers(bookable_service)[0].id
+    # Wishing for Mondays (the service has Thursdays only): no time is offered on joining.
+    entry, _token = join_waitlist(bookable_service, FAMILY, 1 << 0, MORNING | AFTERNOON, NOW)
+    db.session.commit()
+    assert not entry.offers
+    absence_from_another_worker(staff_id, start)
+    begin_write()  # as process_waitlist does (SQLite: the write lock)
+    assert hold_time(entry, (staff_id,), start, NOW) is None
+    assert hold_time(entry, (staff_id,), start + timedelta(days=7), NOW) is not None
+
+
+@freeze_time(NOW)
+def test_an_absence_runs_no_waiting_list_round_deleting_it_does(app, bookable_service, monkeypatch):
+    """A new absence only takes time: no round (it would lock other caseworkers while this one's
+    absence holds its lock, PostgreSQL). Deleting it gives time back: a round."""
+    from booking.schedule.services import add_absence, delete_absence
+    from booking.waitlist import services as waitlist
+
+    rounds = []
+    monkeypatch.setattr(waitlist, "process_waitlist", lambda *a, **k: rounds.append(a))
+    staff = qualified_caseworkers(bookable_service)[0]
+    day = datetime(2027, 3, 4).date()
+    absence = add_absence(staff, AbsenceKind.VACATION, day, day, None, None, "", staff)
+    db.session.commit()
+    assert rounds == []
+    delete_absence(absence, staff)
+    db.session.commit()
+    assert len(rounds) == 1
+
+
 def hold_the_writer_queue(app, seconds: float) -> tuple[threading.Thread, threading.Event]:
     """Another writer holds SQLite's lock for `seconds`; the event tells when it let go (no
     clock: freezegun stops the monotonic clock)."""

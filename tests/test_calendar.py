@@ -441,6 +441,26 @@ def test_absence_names_every_booked_appointment_in_it(client, auth, unit):
     ) in html
 
 
+def test_absence_names_the_first_ten_booked_appointments_and_counts_the_rest(client, auth, unit):
+    """Flashes live in the session cookie: a long absence over many appointments must not
+    outgrow it (the browser would drop the cookie and the warning with it)."""
+    for hour in range(12):
+        make_appointment(unit, unit["becker"], at(2027, 3, 4, 7) + timedelta(hours=hour))
+    with freeze_time(NOW):
+        auth.login(unit["becker"].email)
+        response = client.post(
+            "/calendar/absences", data={"kind": "vacation", "first_day": "2027-03-04"}
+        )
+        html = client.get(response.headers["Location"]).get_data(as_text=True)
+    references = db.session.scalars(
+        select(Appointment.reference).order_by(Appointment.starts_at)
+    ).all()
+    assert "12 gebuchte Termine liegen in dieser Abwesenheit" in html
+    assert all(reference in html for reference in references[:10])
+    assert not any(reference in html for reference in references[10:])
+    assert "(" + references[9] + ") und 2 weitere. Bitte verlegen oder absagen." in html
+
+
 def test_partial_absence_needs_both_times(client, auth, unit):
     auth.login(unit["becker"].email)
     html = client.post(

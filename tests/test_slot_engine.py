@@ -327,18 +327,20 @@ def test_property_slots_respect_every_rule(scenario):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.data())
 def test_property_one_time_answers_as_the_whole_day(scenario, data):
-    """slot_at (a booking's check of one time) agrees with free_slots for every quarter hour
-    of a day: None off the grid, the free caseworkers on it, () when all are busy there."""
+    """slot_at (a booking's check of one time) agrees with free_slots at every five minutes of
+    a day and at every grid time and a second either side of it (steps of 20, 35, 65 minutes
+    fall between quarter hours): None off the grid, the free caseworkers on it, () when all
+    are busy there."""
     rules, hours, busy, closed, now = scenario
     day = data.draw(st.dates(date(2027, 3, 22), date(2027, 4, 4)))
     free = {s.start_ts: s.staff_ids for s in free_slots(rules, day, day, hours, busy, closed, now)}
     grid = {s.start_ts for s in free_slots(rules, day, day, hours, [], closed, now)}
     start = datetime.combine(day, time(), tzinfo=BERLIN).astimezone(UTC)
-    for quarter in range(25 * 4):  # 25 hours: the autumn day has them
-        at = start + timedelta(minutes=15 * quarter)
-        if at.astimezone(BERLIN).date() != day:
-            break
-        ts = int(at.timestamp())
+    probes = {int((start + timedelta(minutes=5 * n)).timestamp()) for n in range(25 * 12)}
+    probes |= {ts + delta for ts in grid for delta in (-1, 0, 1)}
+    for ts in sorted(probes):
+        if datetime.fromtimestamp(ts, BERLIN).date() != day:
+            continue  # 25 hours cover the autumn day; the rest is the next day's
         expected = free.get(ts, () if ts in grid else None)
         assert slot_at(rules, ts, hours, busy, closed, now) == expected, ts
 

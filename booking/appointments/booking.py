@@ -45,6 +45,7 @@ from booking.schedule.engine import BERLIN, rank_caseworkers
 from booking.schedule.inputs_cache import current_versions, note_taken_time
 from booking.schedule.services import (
     busy_statement,
+    busy_times,
     check_slot,
     held_for_phone,
     time_is_held,
@@ -322,15 +323,18 @@ def lock_caseworker(staff_id: int) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
-def _free_of_holds(staff_id: int, start: datetime, busy_until: datetime) -> bool:
-    """After the caseworker's lock: no waiting-list family holds this time meanwhile.
+def _still_free_for_move(
+    staff_id: int, start: datetime, busy_until: datetime, moving_id: int
+) -> bool:
+    """After the caseworker's lock: nothing took this time meanwhile, as busy_times reads busy
+    time (another appointment, a waiting-list hold, an absence entered since the check; the
+    overlap constraint alone knows appointments only).
 
-    SQLite: the holds were read under the write lock already (by the move's slot check), so
-    nothing can have changed since."""
+    SQLite: the slot check ran under the write lock already, so nothing can have changed since."""
     if db.session.get_bind().dialect.name != "postgresql":
         return True
     lock_caseworker(staff_id)
-    return not time_is_held(staff_id, start, busy_until)
+    return not busy_times([staff_id], start, busy_until, exclude_appointment_id=moving_id)
 
 
 @cache
@@ -590,7 +594,7 @@ def move_appointment(
     retire_token(appointment, now)  # the old link then says "moved" instead of "not found"
     token = secrets.token_urlsafe(24)
     for staff_id in candidates:
-        if not _free_of_holds(staff_id, start, start + service.busy_span):
+        if not _still_free_for_move(staff_id, start, start + service.busy_span, appointment.id):
             continue
         try:
             with db.session.begin_nested():

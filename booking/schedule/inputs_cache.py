@@ -38,6 +38,7 @@ GLOBAL_TABLES = frozenset(
 APPOINTMENT_TABLE = "appointment"
 # Tables of busy time per caseworker and service (appointments, waiting-list holds).
 SERVICE_TABLES = frozenset({APPOINTMENT_TABLE, "waitlist_offer"})
+TAKING_TABLES = frozenset({"absence", "closure"})  # a new row of these never frees time
 CHANGED = "schedule_changed"  # session.info key: this transaction changed schedule data
 PENDING = "schedule_versions_pending"  # session.info key: what to bump at commit
 MAX_ENTRIES = 512
@@ -174,13 +175,16 @@ def _after_flush(session: Session, _context) -> None:
             if instance in session.dirty and not session.is_modified(instance):
                 continue
             everything = True
+            # A new absence or closure only takes time: no waiting-list round for it (which
+            # would lock other caseworkers while this one's absence holds its lock).
+            frees = frees or not (table in TAKING_TABLES and instance in session.new)
     if service_ids or staff_ids or everything:
         session.info[CHANGED] = True
         pending = _pending(session)
         pending["services"] |= service_ids
         pending["staff"] |= staff_ids
         pending["everything"] = pending["everything"] or everything
-        pending["frees"] = pending["frees"] or frees or everything
+        pending["frees"] = pending["frees"] or frees
 
 
 def note_taken_time(session: Session, service_id: int, staff_id: int) -> None:

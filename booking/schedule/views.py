@@ -66,6 +66,7 @@ from booking.schedule.services import (
 from booking.staff.views import home_url
 from booking.templating import format_clock, format_day
 
+MAX_NAMED_CLASHES = 10  # appointments named in an absence's warning
 bp = Blueprint("schedule", __name__)
 
 caseworker_or_admin = roles_required(Role.CASEWORKER, Role.ADMIN)
@@ -276,10 +277,13 @@ def absences_page(staff_id: int | None):
             flash(_("Absence saved."), "success")
             if clashes:
                 # Which ones, not just how many: the caseworker moves or cancels each of them.
+                # The first few only: flashes live in the session cookie (about 4 KB).
                 times = ", ".join(
                     f"{format_day(a.starts_at)} {format_clock(a.starts_at)} ({a.reference})"
-                    for a in clashes
+                    for a in clashes[:MAX_NAMED_CLASHES]
                 )
+                if len(clashes) > MAX_NAMED_CLASHES:
+                    times += " " + _("and %(n)d more", n=len(clashes) - MAX_NAMED_CLASHES)
                 flash(
                     ngettext(
                         "%(num)d booked appointment falls into this absence: %(times)s. "

@@ -31,7 +31,7 @@ from booking.appointments.booking import (
     lock_caseworker,
     phone_key,
 )
-from booking.appointments.models import HOLDING_STATES, MAX_BUSY_SPAN, Appointment, Channel
+from booking.appointments.models import Channel
 from booking.audit.services import record_event
 from booking.auth.models import StaffUser
 from booking.core.exceptions import BookingError
@@ -51,11 +51,11 @@ from booking.schedule.agenda import local_today
 from booking.schedule.engine import BERLIN
 from booking.schedule.models import WeeklyHours
 from booking.schedule.services import (
+    busy_times,
     closed_days,
     find_free_slots,
     held_for_phone,
     hours_rules,
-    time_is_held,
 )
 from booking.waitlist.models import (
     AFTERNOON,
@@ -282,17 +282,9 @@ def office_hold_until(office: Office, service: Service, now: datetime, start: da
 
 
 def _time_taken(staff_id: int, start: datetime, busy_until: datetime) -> bool:
-    """After the caseworker's lock: an appointment or another hold in this time?"""
-    appointment = db.session.scalar(
-        select(Appointment.id).where(
-            Appointment.staff_id == staff_id,
-            Appointment.status.in_(HOLDING_STATES),
-            Appointment.starts_at < busy_until,
-            Appointment.starts_at > start - MAX_BUSY_SPAN,
-            Appointment.busy_until > start,
-        )
-    )
-    return appointment is not None or time_is_held(staff_id, start, busy_until)
+    """After the caseworker's lock: an appointment, another hold or an absence in this time
+    (busy time as busy_times reads it)?"""
+    return bool(busy_times([staff_id], start, busy_until))
 
 
 def hold_time(
