@@ -114,3 +114,25 @@ def test_the_least_booked_that_day_gets_it_though_a_higher_id(app, pooled):
     assert first.appointment.staff_id < speaker.id
     other = book_appointment(service, TEN, family(2, "uk"), DB_NOW)
     assert other.appointment.staff_id == speaker.id
+
+
+def test_the_least_booked_gets_it_when_the_busy_time_comes_from_the_cache(app, pooled, monkeypatch):
+    """A day's slots read just before (the one-day slot answer is cached) give the booking its
+    busy time without the day's load: the load is then read on its own, and still decides."""
+    from booking.schedule import services
+
+    service, speaker = pooled
+    first = book_appointment(service, local(2027, 3, 4, 9), family(1, "uk"), DB_NOW)
+    db.session.commit()
+    assert first.appointment.staff_id < speaker.id
+    day = local(2027, 3, 4, 9).date()
+    services.find_free_slots(service, day, day, DB_NOW)  # fills the cache for that day
+    db.session.commit()
+    read_together = []
+    real = services._busy_and_day_load
+    monkeypatch.setattr(
+        services, "_busy_and_day_load", lambda *a: read_together.append(a) or real(*a)
+    )
+    other = book_appointment(service, TEN, family(2, "uk"), DB_NOW)
+    assert read_together == []  # the cached busy time was used
+    assert other.appointment.staff_id == speaker.id
