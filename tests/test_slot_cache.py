@@ -66,7 +66,9 @@ def test_a_rolled_back_booking_changes_nothing(app, bookable_service, family):
     assert starts(service) == first
 
 
-@pytest.mark.parametrize("change", ["absence", "closure", "hours", "inactive", "bulk_cancel"])
+@pytest.mark.parametrize(
+    "change", ["absence", "closure", "hours", "inactive", "unassigned", "bulk_cancel"]
+)
 def test_every_kind_of_change_reaches_the_next_request(app, bookable_service, family, change):
     first = starts(bookable_service)
     staff = db.session.scalar(select(StaffUser))
@@ -89,6 +91,9 @@ def test_every_kind_of_change_reaches_the_next_request(app, bookable_service, fa
         expected = first[:2]
     elif change == "inactive":
         staff.active = False
+        expected = []
+    elif change == "unassigned":  # a change of the caseworker's services (a collection)
+        staff.services = []
         expected = []
     else:  # a bulk statement, as a purge or a script might run
         book_appointment(bookable_service, first[0], family, NOW)
@@ -128,6 +133,25 @@ def test_off_when_configured(app_factory, bookable_service):
         service = db.session.get(Service, bookable_service.id)
         assert len(find_free_slots(service, THURSDAY, THURSDAY, NOW)) == 3
         assert "slot_inputs_cache" not in other.extensions
+
+
+def test_a_staff_login_changes_no_version_and_runs_no_waiting_list_round(
+    app, auth, bookable_service, monkeypatch
+):
+    """Logging in writes last_login_at: no slot depends on it, so every worker's cache stays
+    and no waiting-list round runs (it did both for every login)."""
+    from booking.waitlist import services as waitlist
+
+    rounds = []
+    monkeypatch.setattr(waitlist, "process_waitlist", lambda *a, **k: rounds.append(a))
+    staff = db.session.scalar(select(StaffUser))
+    before = db.session.scalar(select(ScheduleVersion.version))
+    response = auth.login(staff.email)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(StaffUser.last_login_at).where(StaffUser.id == staff.id))
+    assert db.session.scalar(select(ScheduleVersion.version)) == before
+    assert rounds == []
 
 
 def test_the_versions_rise_in_the_database(app, bookable_service, family):

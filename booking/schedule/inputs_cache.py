@@ -144,6 +144,32 @@ def _bump(connection, service_ids: set[int], everything: bool, staff_ids=frozens
         )
 
 
+# Columns no slot, hour or cached page depends on: a staff login (last_login_at) must not
+# empty every worker's cache and run a waiting-list round.
+NOT_SCHEDULE = {
+    "staff_user": frozenset(
+        {
+            "last_login_at",
+            "updated_at",
+            "session_token",
+            "password_hash",
+            "calendar_token_hash",
+            "wants_daily_agenda",
+        }
+    )
+}
+
+
+def _changes_schedule(session: Session, instance, table: str) -> bool:
+    if not session.is_modified(instance):
+        return False
+    ignored = NOT_SCHEDULE.get(table)
+    if not ignored:
+        return True
+    changed = {attr.key for attr in sa.inspect(instance).attrs if attr.history.has_changes()}
+    return not changed <= ignored
+
+
 def _table_of(instance) -> str | None:
     table = getattr(type(instance), "__table__", None)
     return getattr(table, "name", None)
@@ -172,7 +198,7 @@ def _after_flush(session: Session, _context) -> None:
             history = sa.inspect(instance).attrs.staff_id.history
             staff_ids.update(i for i in (*history.sum(), instance.staff_id) if i is not None)
         elif table in GLOBAL_TABLES:
-            if instance in session.dirty and not session.is_modified(instance):
+            if instance in session.dirty and not _changes_schedule(session, instance, table):
                 continue
             everything = True
             # A new absence or closure only takes time: no waiting-list round for it (which
