@@ -304,38 +304,6 @@ def test_the_api_checks_before_it_queues_for_the_sqlite_write_lock(
     assert seen == [("queue taken", False)]  # only the final check runs under the lock
 
 
-@freeze_time(NOW)
-def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
-    app, bookable_service, monkeypatch
-):
-    """The first check ran outside the write lock (SQLite) or before the caseworker's lock
-    (PostgreSQL); the insert, under it, sees the absence a caseworker entered meanwhile (from
-    another connection, as another worker would). PostgreSQL booked over it before."""
-    from booking.appointments.booking import SlotTaken
-
-    start = datetime(2027, 3, 4, 9, tzinfo=UTC)
-    staff_id = qualified_caseworkers(bookable_service)[0].id
-
-    def absent():
-        with db.engine.begin() as other:
-            other.execute(
-                Absence.__table__.insert().values(
-                    staff_id=staff_id,
-                    kind=AbsenceKind.ILLNESS,
-                    starts_at=start - timedelta(hours=1),
-                    ends_at=start + timedelta(hours=3),
-                    all_day=False,
-                    note="",
-                )
-            )
-
-    after_the_first_check(monkeypatch, absent)
-    with pytest.raises(SlotTaken):
-        book_appointment(bookable_service, start, FAMILY, utcnow())
-    db.session.rollback()
-    assert db.session.scalar(select(Appointment)) is None
-
-
 def absence_from_another_worker(staff_id: int, start: datetime) -> None:
     """An absence over `start` committed on another connection, as another worker would."""
     with db.engine.begin() as other:
@@ -349,6 +317,24 @@ def absence_from_another_worker(staff_id: int, start: datetime) -> None:
                 note="",
             )
         )
+
+
+@freeze_time(NOW)
+def test_an_absence_entered_between_the_first_check_and_the_lock_wins(
+    app, bookable_service, monkeypatch
+):
+    """The first check ran outside the write lock (SQLite) or before the caseworker's lock
+    (PostgreSQL); the insert, under it, sees the absence a caseworker entered meanwhile (from
+    another connection, as another worker would). PostgreSQL booked over it before."""
+    from booking.appointments.booking import SlotTaken
+
+    start = datetime(2027, 3, 4, 9, tzinfo=UTC)
+    staff_id = qualified_caseworkers(bookable_service)[0].id
+    after_the_first_check(monkeypatch, lambda: absence_from_another_worker(staff_id, start))
+    with pytest.raises(SlotTaken):
+        book_appointment(bookable_service, start, FAMILY, utcnow())
+    db.session.rollback()
+    assert db.session.scalar(select(Appointment)) is None
 
 
 @freeze_time(NOW)

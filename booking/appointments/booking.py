@@ -47,6 +47,7 @@ from booking.schedule.services import (
     busy_statement,
     busy_times,
     check_slot,
+    day_load,
     held_for_phone,
     time_is_held,
     time_window,
@@ -216,17 +217,7 @@ def _candidates(
         return list(check.free)
     load = check.day_load
     if load is None:  # the busy time came from the cache: the day's load was not read with it
-        day_start = datetime.combine(day, datetime.min.time(), tzinfo=BERLIN)
-        load = dict(
-            fetch(
-                _day_load_statement(),
-                {
-                    "staff_ids": list(check.free),
-                    "from": day_start,
-                    "to": day_start + timedelta(days=1),
-                },
-            ).all()
-        )
+        load = day_load(check.free, day)
     return rank_caseworkers(check.free, load, check.inputs.languages, language)
 
 
@@ -260,21 +251,6 @@ def _schedule_unchanged(service: Service, before: tuple[int, int] | None) -> boo
     absences, closures, staff, offices and services raise the schedule's version."""
     now_versions = current_versions(db.session(), service.id)
     return before is not None and now_versions is not None and now_versions[0] == before[0]
-
-
-@cache
-def _day_load_statement():
-    """Appointments per caseworker on one day (the least booked gets a pooled booking)."""
-    return (
-        select(Appointment.staff_id, func.count())
-        .where(
-            Appointment.staff_id.in_(bindparam("staff_ids", expanding=True)),
-            Appointment.status.in_(HOLDING_STATES),
-            Appointment.starts_at >= bindparam("from"),
-            Appointment.starts_at < bindparam("to"),
-        )
-        .group_by(Appointment.staff_id)
-    )
 
 
 def email_key(email: str | None) -> str | None:

@@ -150,15 +150,11 @@ def busy_statement(excluding: bool):
     return union_all(appointments, _held_statement(OfferState, WaitlistOffer), absences)
 
 
-@cache
-def busy_and_day_load_statement(excluding: bool):
-    """busy_statement's rows, and per caseworker a row with their appointments that local day
-    (`day_from`, `day_to`; a pooled booking goes to the least booked): one round trip where a
-    booking needed two. Busy rows have no count; count rows have no times."""
-    busy = busy_statement(excluding).subquery()
-    no_count = sa.cast(sa.null(), sa.Integer)
-    day_load = (
-        select(Appointment.staff_id, sa.null(), sa.null(), func.count())
+def _day_load_select(*columns):
+    """Per caseworker, their appointments between `day_from` and `day_to` (a local day): a
+    pooled booking goes to the least booked. `columns` come between the id and the count."""
+    return (
+        select(Appointment.staff_id, *columns, func.count())
         .where(
             Appointment.staff_id.in_(WINDOW["staff_ids"]),
             Appointment.status.in_(HOLDING_STATES),
@@ -167,9 +163,30 @@ def busy_and_day_load_statement(excluding: bool):
         )
         .group_by(Appointment.staff_id)
     )
+
+
+@cache
+def _day_load_statement():
+    return _day_load_select()
+
+
+def day_load(staff_ids: Iterable[int], day: date) -> dict[int, int]:
+    """Appointments per caseworker on a local day (those without any are left out)."""
+    day_from, day_to = local_day_bounds(day, day)
+    parameters = {"staff_ids": list(staff_ids), "day_from": day_from, "day_to": day_to}
+    return dict(fetch(_day_load_statement(), parameters).all())
+
+
+@cache
+def busy_and_day_load_statement(excluding: bool):
+    """busy_statement's rows, and per caseworker a row with their appointments that local day
+    (_day_load_select): one round trip where a booking needed two. Busy rows have no count;
+    count rows have no times."""
+    busy = busy_statement(excluding).subquery()
+    no_count = sa.cast(sa.null(), sa.Integer)
     return union_all(
         select(busy.c.staff_id, busy.c.starts_at, busy.c.ends_at, no_count.label("day_count")),
-        day_load,
+        _day_load_select(sa.null(), sa.null()),
     )
 
 
