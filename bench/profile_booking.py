@@ -28,6 +28,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--show-sql", action="store_true", help="the last booking's statements")
+    parser.add_argument(
+        "--statements", action="store_true", help="time in the driver per statement, in µs"
+    )
+    parser.add_argument("--dump", help="write the profile to this file (for pstats or snakeviz)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     if args.engine == "sqlite":
@@ -59,8 +63,21 @@ def main() -> None:
                 last.clear()
             last.append(" ".join(statement.split())[:150])
 
+        timings: dict[str, list[float]] = {}
+        began = [0.0]
+
+        def before(*_args, **_kwargs):
+            began[0] = time.perf_counter()
+
+        def after(_connection, _cursor, statement, *_args, **_kwargs):
+            key = " ".join(statement.split())[:60]
+            timings.setdefault(key, []).append(time.perf_counter() - began[0])
+
         with app.app_context():
             sa.event.listen(db.engine, "before_cursor_execute", count)
+            if args.statements:
+                sa.event.listen(db.engine, "before_cursor_execute", before)
+                sa.event.listen(db.engine, "after_cursor_execute", after)
         statements[0] = 0
         profiler = cProfile.Profile() if args.profile else None
         started, cpu = time.perf_counter(), time.process_time()
@@ -84,10 +101,16 @@ def main() -> None:
                 }
             )
         )
+        if args.statements:
+            for key, spent in sorted(timings.items(), key=lambda item: -sum(item[1])):
+                per_booking = sum(spent) * 1e6 / len(measured)
+                print(f"{per_booking:8.1f} µs/booking {len(spent) / len(measured):5.2f}×  {key}")
         if args.show_sql:
             print("\n".join(last))
         if profiler:
             stats = pstats.Stats(profiler)
+            if args.dump:
+                stats.dump_stats(args.dump)
             stats.sort_stats("cumulative").print_stats(args.top)
             stats.sort_stats("tottime").print_stats(25)
     finally:

@@ -1,10 +1,15 @@
 """Declarative base, constraint naming convention and column types shared by all models."""
 
+import json
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import Boolean, DateTime, Integer, MetaData, String, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -41,6 +46,58 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class IdList(TypeDecorator):
+    """A list of integer ids as one bound parameter: an array on PostgreSQL, JSON on SQLite
+    (for any_of)."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(Integer))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        ids = [int(item) for item in value]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class AnyOf(ColumnElement[bool]):
+    """`column IN (ids)` with the ids in one parameter of type IdList: `= ANY(array)` on
+    PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite. An expanding IN
+    (`IN (?, ?, …)`) is rendered anew at every execution, which cost a booking more than the
+    query itself; this statement is compiled once."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("ids", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column, ids) -> None:
+        self.column = column
+        self.ids = ids
+
+    def self_group(self, against=None):
+        return self  # already a condition: no "= 1" around it where booleans are integers
+
+
+@compiles(AnyOf)
+def _any_of_json(element: AnyOf, compiler, **kw) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 (compiled parts)
+
+
+@compiles(AnyOf, "postgresql")
+def _any_of_array(element: AnyOf, compiler, **kw) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} = ANY({ids})"
 
 
 def enum_type(enum_cls, name: str):

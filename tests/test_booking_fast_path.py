@@ -645,3 +645,120 @@ def test_a_writer_outside_the_caseworkers_lock_meets_the_constraint_try_again_no
         book_appointment(bookable_service, start + timedelta(minutes=30), other, utcnow())
     db.session.rollback()
     assert len(db.session.scalars(select(Appointment)).all()) == 1
+
+
+def statements_of(run) -> list[tuple[str, object]]:
+    """The SQL statements (and their parameters) that `run()` sends to the database."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def record(_connection, _cursor, statement, parameters, *_args):
+        seen.append((" ".join(statement.split()), parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+@freeze_time(NOW)
+def test_busy_time_is_read_through_the_partial_index_of_holding_appointments(
+    app, pooled_service
+):
+    """The states are written out as in the index's WHERE: bound as parameters
+    (status IN (?, ?, ?)), SQLite took the plain (staff_id, starts_at) index instead, and the
+    booking's busy-time statement cost 3.5× (213 against 61 µs, measured for issue 11)."""
+    sqlite_only(app)
+    start = datetime(2027, 3, 4, 9, tzinfo=UTC)
+    seen = statements_of(lambda: check_slot(pooled_service, start, utcnow()))
+    ((statement, parameters),) = [(s, p) for s, p in seen if "day_count" in s]
+    plan = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+    reads = [row[3] for row in plan if "appointment" in row[3]]
+    assert len(reads) == 2, reads  # the busy time and the day's load
+    assert all("USING INDEX uq_appointment_staff_start_holding" in read for read in reads), reads
+
+
+@freeze_time(NOW)
+def test_busy_time_of_any_number_of_caseworkers_is_one_prepared_statement(app, pooled_service):
+    """The caseworkers' ids are one parameter (an array, or JSON on SQLite), not an IN list
+    rendered anew for every execution; and each list still finds exactly its own busy time."""
+    from booking.schedule.services import busy_times
+
+    staff_ids = [user.id for user in qualified_caseworkers(pooled_service)]
+    start = datetime(2027, 3, 4, 8, tzinfo=UTC)
+    for n, staff_id in enumerate(staff_ids):
+        db.session.add(
+            Absence(
+                staff_id=staff_id,
+                kind=AbsenceKind.BLOCKED,
+                starts_at=start + timedelta(hours=n),
+                ends_at=start + timedelta(hours=n, minutes=30),
+            )
+        )
+    db.session.flush()
+    end = start + timedelta(hours=8)
+    answers = {}
+    seen = statements_of(
+        lambda: answers.update(
+            {size: busy_times(staff_ids[:size], start, end) for size in (1, len(staff_ids))}
+        )
+    )
+    assert len({statement for statement, _ in seen}) == 1, seen
+    assert [busy.staff_id for busy in answers[1]] == staff_ids[:1]
+    assert sorted(busy.staff_id for busy in answers[len(staff_ids)]) == sorted(staff_ids)
+
+
+@freeze_time(NOW)
+def test_a_booking_reads_the_versions_under_the_lock_with_the_per_contact_count(
+    app, bookable_service
+):
+    """One statement for both (one round trip less on PostgreSQL); what it read serves the
+    booking's next version check only, and a later check reads afresh."""
+    from booking.schedule.inputs_cache import current_versions
+
+    start = datetime(2027, 3, 4, 8, tzinfo=UTC)
+    seen = statements_of(lambda: book_appointment(bookable_service, start, FAMILY, utcnow()))
+    counts = [s for s, _ in seen if "count(*)" in s and "email_key" in s]
+    assert len(counts) == 1 and "schedule_version" in counts[0], counts
+    after_count = [s for s, _ in seen[[s for s, _ in seen].index(counts[0]) + 1 :]]
+    assert not [s for s in after_count if "FROM schedule_version" in s], after_count
+    service_id = bookable_service.id
+    db.session.commit()
+    again = statements_of(lambda: current_versions(db.session(), service_id))
+    assert [s for s, _ in again if "FROM schedule_version" in s], again
+
+
+@freeze_time(NOW)
+def test_versions_read_with_the_count_are_not_used_after_a_change_or_for_another_service(
+    app, bookable_service, make_service
+):
+    from booking.schedule.inputs_cache import current_versions, remember_versions
+
+    other = make_service(bookable_service.office, slug="andere")
+    fresh = current_versions(db.session(), bookable_service.id)
+    remember_versions(db.session(), bookable_service.id, (-1, -1))
+    assert current_versions(db.session(), other.id) != (-1, -1)  # another service: read
+    assert current_versions(db.session(), bookable_service.id) == fresh  # used up already
+    remember_versions(db.session(), bookable_service.id, (-1, -1))
+    db.session.rollback()  # the transaction is over: so are its reads
+    assert current_versions(db.session(), bookable_service.id) == fresh
+
+
+@freeze_time(NOW)
+def test_a_family_with_email_and_phone_takes_both_contact_locks_in_one_statement(
+    app, bookable_service
+):
+    """PostgreSQL: one round trip for both advisory locks, in ascending order (two bookings of
+    the same contacts never wait on each other); then the caseworker's lock."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    family = FamilyDetails("Familie Aydın", "aydin@example.org", "+49 171 2345678", "tr")
+    start = datetime(2027, 3, 4, 8, tzinfo=UTC)
+    seen = statements_of(lambda: book_appointment(bookable_service, start, family, utcnow()))
+    locks = [(s, p) for s, p in seen if "pg_advisory_xact_lock" in s]
+    assert [s.count("pg_advisory_xact_lock") for s, _ in locks] == [2, 1], locks
+    contact_ids = [locks[0][1][f"lock{n}"] for n in range(2)]
+    assert contact_ids == sorted(contact_ids)

@@ -42,7 +42,12 @@ from booking.offices.models import Service
 from booking.ops.metrics import counts_outcome
 from booking.public.models import retire_token
 from booking.schedule.engine import BERLIN, rank_caseworkers
-from booking.schedule.inputs_cache import current_versions, note_taken_time
+from booking.schedule.inputs_cache import (
+    current_versions,
+    note_taken_time,
+    remember_versions,
+    versions_with,
+)
 from booking.schedule.services import (
     busy_statement,
     busy_times,
@@ -281,12 +286,19 @@ def _lock_contacts(keys: list[str]) -> None:
     """Serialise bookings of one contact until the transaction ends.
 
     SQLite already runs one writer at a time (BEGIN IMMEDIATE); PostgreSQL takes an advisory
-    transaction lock per key, in a fixed order so that two requests never wait on each other.
+    transaction lock per key, in a fixed order so that two requests never wait on each other
+    (one statement: its target list is evaluated left to right).
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if db.session.get_bind().dialect.name != "postgresql" or not keys:
         return
-    for lock_id in sorted({_advisory_lock_id(f"contact:{key}") for key in keys}):
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    lock_ids = sorted({_advisory_lock_id(f"contact:{key}") for key in keys})
+    parameters = {f"lock{n}": lock_id for n, lock_id in enumerate(lock_ids)}
+    fetch(_advisory_locks_statement(len(lock_ids)), parameters)
+
+
+@cache
+def _advisory_locks_statement(count: int):
+    return text("SELECT " + ", ".join(f"pg_advisory_xact_lock(:lock{n})" for n in range(count)))
 
 
 def lock_caseworker(staff_id: int) -> None:
@@ -295,8 +307,7 @@ def lock_caseworker(staff_id: int) -> None:
     overlap constraint alone cannot keep a hold and a booking apart. SQLite runs one writer at
     a time anyway; PostgreSQL takes an advisory transaction lock per caseworker."""
     if db.session.get_bind().dialect.name == "postgresql":
-        lock_id = _advisory_lock_id(f"staff:{staff_id}")
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        fetch(_advisory_locks_statement(1), {"lock0": _advisory_lock_id(f"staff:{staff_id}")})
 
 
 def _still_free_for_move(
@@ -315,9 +326,10 @@ def _still_free_for_move(
 
 @cache
 def _open_bookings_statement(kinds: tuple[str, ...]):
-    """Open bookings of one service by email key, phone key or either (partial indexes)."""
+    """Open bookings of one service by email key, phone key or either (partial indexes), after
+    the service's two versions (versions_with: the booking's next current_versions)."""
     columns = {"email": Appointment.email_key, "phone": Appointment.phone_key}
-    return (
+    count = (
         select(func.count())
         .select_from(Appointment)
         .where(
@@ -329,6 +341,7 @@ def _open_bookings_statement(kinds: tuple[str, ...]):
             or_(*(columns[kind] == bindparam(kind) for kind in kinds)),
         )
     )
+    return versions_with(count.scalar_subquery())
 
 
 def _check_open_bookings(service: Service, row: dict, now: datetime) -> None:
@@ -339,10 +352,12 @@ def _check_open_bookings(service: Service, row: dict, now: datetime) -> None:
     kinds = tuple(kind for kind, key in keys.items() if key)
     if not kinds:
         return
-    open_count = fetch(
+    found = fetch(
         _open_bookings_statement(kinds),
         {"service_id": service.id, "now": now} | {kind: keys[kind] for kind in kinds},
-    ).scalar_one()
+    ).one()
+    remember_versions(db.session(), service.id, found)
+    open_count = found[2]
     if open_count >= service.max_open_bookings_per_contact:
         raise TooManyOpenBookings(
             _l(

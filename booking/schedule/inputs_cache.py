@@ -21,6 +21,8 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from booking.db import AnyOf, IdList
+
 # Tables the slot engine's inputs come from. Appointments are counted per service.
 GLOBAL_TABLES = frozenset(
     {
@@ -40,6 +42,7 @@ APPOINTMENT_TABLE = "appointment"
 SERVICE_TABLES = frozenset({APPOINTMENT_TABLE, "waitlist_offer"})
 TAKING_TABLES = frozenset({"absence", "closure"})  # a new row of these never frees time
 CHANGED = "schedule_changed"  # session.info key: this transaction changed schedule data
+READ_WITH = "schedule_versions_read_with"  # session.info key: (service id, versions) just read
 PENDING = "schedule_versions_pending"  # session.info key: what to bump at commit
 MAX_ENTRIES = 512
 
@@ -93,11 +96,27 @@ def current_versions(session: Session, service_id: int) -> tuple[int, int] | Non
     this transaction changed schedule data itself (its own view must not be cached)."""
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()  # a Core select does not autoflush: pending changes count as changes
+    read_with = session.info.pop(READ_WITH, None)
     if session.info.get(CHANGED):
         return None
+    if read_with is not None and read_with[0] == service_id:
+        return read_with[1]
     # On the connection: the ORM's execution context would cost more than the read itself.
     row = session.connection().execute(_versions_statement(), {"service_id": service_id}).first()
     return (row[0], row[1]) if row else None
+
+
+def versions_with(*columns) -> sa.Select:
+    """The two versions of the service `service_id` and then `columns` (scalar subqueries),
+    in one row: a booking reads them with its per-contact count, one statement less
+    (remember_versions hands them to the next current_versions)."""
+    return _versions_statement().add_columns(*columns)
+
+
+def remember_versions(session: Session, service_id: int, row) -> None:
+    """The versions of a versions_with row, for this transaction's next current_versions of
+    the service (once: a later one reads again)."""
+    session.info[READ_WITH] = (service_id, (row[0], row[1]))
 
 
 # Built once: these run on every slot read and every booking.
@@ -119,13 +138,13 @@ def _bump_statements():
         .values(version=schedule_version.c.version + 1)
     )
     of_staff = sa.select(staff_service.c.service_id).where(
-        staff_service.c.staff_id.in_(sa.bindparam("staff_ids", expanding=True))
+        AnyOf(staff_service.c.staff_id, sa.bindparam("staff_ids", type_=IdList()))
     )
     services = (
         sa.update(service_table)
         .where(
             sa.or_(
-                service_table.c.id.in_(sa.bindparam("service_ids", expanding=True)),
+                AnyOf(service_table.c.id, sa.bindparam("service_ids", type_=IdList())),
                 service_table.c.id.in_(of_staff),
             )
         )
@@ -252,4 +271,5 @@ def _bump_at_commit(session: Session) -> None:
 def _transaction_over(session: Session, transaction) -> None:
     if transaction.parent is None:  # the real transaction, not a savepoint
         session.info.pop(CHANGED, None)
+        session.info.pop(READ_WITH, None)
         session.info.pop(PENDING, None)
