@@ -665,9 +665,7 @@ def statements_of(run) -> list[tuple[str, object]]:
 
 
 @freeze_time(NOW)
-def test_busy_time_is_read_through_the_partial_index_of_holding_appointments(
-    app, pooled_service
-):
+def test_busy_time_is_read_through_the_partial_index_of_holding_appointments(app, pooled_service):
     """The states are written out as in the index's WHERE: bound as parameters
     (status IN (?, ?, ?)), SQLite took the plain (staff_id, starts_at) index instead, and the
     booking's busy-time statement cost 3.5× (213 against 61 µs, measured for issue 11)."""
