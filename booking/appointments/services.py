@@ -19,7 +19,7 @@ from booking.audit.services import record_event
 from booking.auth.models import Role, StaffUser
 from booking.core.exceptions import NotAllowed
 from booking.core.scope import may_see_office
-from booking.core.transactions import core_write
+from booking.core.transactions import write_later
 from booking.db import utcnow
 from booking.extensions import db
 from booking.offices.models import Office
@@ -45,8 +45,9 @@ def require_access(user: StaffUser, appointment: Appointment) -> None:
 def log_event(appointment: Appointment, action: str, actor: StaffUser | None, detail: str = ""):
     entry = {"action": action, "actor_id": actor.id if actor else None, "detail": detail[:300]}
     if appointment.id is not None and "events" in sa.inspect(appointment).unloaded:
-        # Nobody holds the edit log in memory: one INSERT, no unit of work (a booking's path).
-        core_write(_event_insert(), entry | {"appointment_id": appointment.id, "at": utcnow()})
+        # Nobody holds the edit log in memory: one INSERT, no unit of work (a booking's path),
+        # sent with the transaction's next statement or commit.
+        write_later(_event_insert(), entry | {"appointment_id": appointment.id, "at": utcnow()})
     else:
         db.session.add(AppointmentEvent(appointment=appointment, **entry))
     if actor is not None:
@@ -58,7 +59,7 @@ def log_event(appointment: Appointment, action: str, actor: StaffUser | None, de
 
 @cache
 def _event_insert():
-    return AppointmentEvent.__table__.insert()
+    return AppointmentEvent.__table__.insert().inline()
 
 
 def mark_attended(appointment: Appointment, actor: StaffUser, now: datetime) -> None:

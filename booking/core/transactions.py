@@ -17,9 +17,10 @@ from collections.abc import Callable
 from flask import Flask, Response, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.pool import Pool
 
 from booking.core.exceptions import BookingError
 from booking.extensions import db
@@ -71,6 +72,65 @@ def core_write(statement, parameters: dict) -> CursorResult:
     result = session.connection().execute(statement, parameters)
     note_core_write(session)
     return result
+
+
+LATER = "writes_later"  # Connection.info: Core writes whose results nobody reads, not sent yet
+
+
+def write_later(statement, parameters: dict) -> None:
+    """Queue a Core INSERT or UPDATE whose result nobody reads (an edit-log entry, an outbox
+    message, the slot versions' bump): it is sent before the transaction's next statement
+    or at its commit, and several such writes in one go: on PostgreSQL in one round trip
+    (psycopg's pipeline mode), where each cost one. A rollback forgets them. INSERTs must
+    be `.inline()`: a RETURNING would have to be waited for."""
+    session = db.session()
+    queue_write(session.connection(), statement, parameters)
+    note_core_write(session)
+
+
+def queue_write(connection, statement, parameters: dict | None = None) -> None:
+    """write_later on a connection (at commit, where the session is closing)."""
+    connection.info.setdefault(LATER, []).append((statement, parameters))
+
+
+def send_later_writes(connection) -> None:
+    later = connection.info.pop(LATER, None)
+    if not later:
+        return
+    if connection.dialect.name != "postgresql" or len(later) == 1:
+        for statement, parameters in later:
+            connection.execute(statement, parameters)
+        return
+    import psycopg
+
+    try:
+        with connection.connection.driver_connection.pipeline():
+            for statement, parameters in later:
+                connection.execute(statement, parameters)
+    except psycopg.Error as error:  # raised when the pipeline syncs, past SQLAlchemy's wrapping
+        raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+
+
+@event.listens_for(Engine, "before_execute")
+def _send_later_writes_first(connection, *_args) -> None:
+    if connection.info.get(LATER):  # every statement sees the writes queued before it
+        send_later_writes(connection)
+
+
+@event.listens_for(Engine, "commit")
+def _send_later_writes_at_commit(connection) -> None:
+    send_later_writes(connection)
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_later_writes(connection) -> None:
+    connection.info.pop(LATER, None)
+
+
+@event.listens_for(Pool, "checkin")
+def _forget_later_writes_of_a_returned_connection(_dbapi_connection, record) -> None:
+    if record is not None:
+        record.info.pop(LATER, None)
 
 
 def adopt_inserted(session: Session, instance) -> None:

@@ -17,7 +17,7 @@ from booking.appointments.signals import family_notice, staff_notice
 from booking.auth.models import StaffUser
 from booking.core.i18n import message_locale
 from booking.core.sealed import seal
-from booking.core.transactions import core_write
+from booking.core.transactions import write_later
 from booking.core.urls import public_url
 from booking.core.validation import is_mobile
 from booking.extensions import db
@@ -80,20 +80,21 @@ def queue_family_message(
     manage_token: str | None = None,
     dedupe_key: str | None = None,
     now: datetime | None = None,
-) -> int | None:
-    """Queue confirmation, moved, cancelled or reminder for the family (never their note); the
-    message's id, None when the family gave no contact to send to.
+) -> bool:
+    """Queue confirmation, moved, cancelled or reminder for the family (never their note);
+    False when the family gave no contact to send to. The INSERT goes with the transaction's
+    next statement or its commit (write_later).
 
     Only what is needed to render it later is stored (OutboxMessage.render_now): the sender
     renders it from the appointment as it is then, in the family's language.
     """
     target = _family_channel(appointment)
     if target is None:
-        return None
+        return False
     channel, recipient = target
     if appointment.id is None:
         db.session.flush()
-    result = core_write(
+    write_later(
         _message_insert(),
         {
             "kind": kind,
@@ -115,12 +116,12 @@ def queue_family_message(
             ),
         },
     )
-    return result.inserted_primary_key[0]
+    return True
 
 
 @cache
 def _message_insert():
-    return OutboxMessage.__table__.insert()
+    return OutboxMessage.__table__.insert().inline()
 
 
 class AppointmentAsQueued:
@@ -242,7 +243,7 @@ def queue_reminders(now: datetime) -> int:
     for key, appointment in keys.items():
         if key in existing:
             continue
-        if queue_family_message(appointment, "reminder", dedupe_key=key, now=now) is not None:
+        if queue_family_message(appointment, "reminder", dedupe_key=key, now=now):
             queued += 1
     db.session.flush()
     return queued

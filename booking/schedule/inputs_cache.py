@@ -154,12 +154,17 @@ def _bump_statements():
 
 
 def _bump(connection, service_ids: set[int], everything: bool, staff_ids=frozenset()) -> None:
+    # Queued: sent with the booking's other last writes, then COMMIT (write_later).
+    from booking.core.transactions import queue_write
+
     bump_everything, bump_services = _bump_statements()
     if everything:
-        connection.execute(bump_everything)
+        queue_write(connection, bump_everything)
     if service_ids or staff_ids:
-        connection.execute(
-            bump_services, {"service_ids": sorted(service_ids), "staff_ids": sorted(staff_ids)}
+        queue_write(
+            connection,
+            bump_services,
+            {"service_ids": sorted(service_ids), "staff_ids": sorted(staff_ids)},
         )
 
 

@@ -1,0 +1,110 @@
+"""Writes whose result nobody reads (write_later: a booking's edit-log entry, its outbox message,
+the slot versions' bump) are sent before the transaction's next statement or at its commit, on
+PostgreSQL together in one round trip; a rollback forgets them, and one that fails fails the
+commit: never a success answer over lost work."""
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from booking.appointments.booking import FamilyDetails, book_appointment
+from booking.core.access import public
+from booking.core.transactions import write_later
+from booking.db import utcnow
+from booking.extensions import db
+from booking.offices.models import Office, OfficeKind
+
+
+def office_row(slug: str) -> dict:
+    return {
+        "slug": slug,
+        "name": slug,
+        "kind": OfficeKind.UNIT,
+        "address": "Straße 1",
+        "operator": "Stadt",
+    }
+
+
+def later_office(slug: str) -> None:
+    write_later(Office.__table__.insert().inline(), office_row(slug))
+
+
+def offices(slug: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(Office).where(Office.slug == slug))
+
+
+def test_the_transactions_next_statement_sees_a_later_write(app):
+    later_office("gesehen")
+    assert offices("gesehen") == 1
+
+
+def test_later_writes_are_sent_at_the_commit(app):
+    later_office("eins")
+    later_office("zwei")
+    db.session.commit()
+    assert (offices("eins"), offices("zwei")) == (1, 1)
+
+
+def test_a_rollback_forgets_later_writes(app):
+    later_office("vergessen")
+    db.session.rollback()
+    db.session.commit()  # a new transaction, committed: nothing of the old one is sent
+    assert offices("vergessen") == 0
+
+
+@pytest.fixture
+def failing_app(app_factory):
+    app = app_factory()
+
+    @app.post("/_probe/later-fails")
+    def later_fails():
+        later_office("doppelt")
+        later_office("doppelt")  # the slug is unique: the commit fails
+        return "ok"
+
+    public(app.view_functions["later_fails"])
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with app.app_context():
+        yield app
+
+
+def test_a_later_write_that_fails_fails_the_request_and_nothing_is_kept(failing_app):
+    response = failing_app.test_client().post("/_probe/later-fails")
+    assert response.status_code == 500
+    assert response.get_data() != b"ok"
+    db.session.rollback()
+    assert offices("doppelt") == 0
+
+
+@freeze_time(datetime(2027, 3, 1, 7, tzinfo=UTC))  # a Monday
+def test_a_bookings_last_writes_reach_postgresql_in_one_round_trip(app, bookable_service, tmp_path):
+    """The edit-log entry, the confirmation and the versions' bump: one Sync, then COMMIT."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("pipeline mode is PostgreSQL's")
+    family = FamilyDetails("Familie Aydın", "aydin@example.org", None, "tr")
+    pgconn = db.session.connection().connection.driver_connection.pgconn
+    trace = tmp_path / "protocol.txt"
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        try:
+            book_appointment(
+                bookable_service, datetime(2027, 3, 4, 8, tzinfo=UTC), family, utcnow()
+            )
+            db.session.commit()
+        finally:
+            pgconn.untrace()
+            out.flush()
+            os.fsync(out.fileno())
+    sent = [line.split("\t") for line in trace.read_text().splitlines() if "\tF\t" in line]
+    messages = [(fields[3].split(" ")[0], fields[-1]) for fields in sent if len(fields) > 3]
+    first = next(
+        n for n, (_, text) in enumerate(messages) if "INSERT INTO appointment_event" in text
+    )
+    last = next(n for n, (kind, text) in enumerate(messages) if "COMMIT" in text)
+    between = [kind for kind, _ in messages[first:last]]
+    texts = " ".join(text for _, text in messages[first:last])
+    assert "INSERT INTO outbox_message" in texts and "UPDATE service" in texts
+    assert between.count("Sync") == 1, messages[first:last]
