@@ -93,11 +93,15 @@ def queue_write(connection, statement, parameters: dict | None = None) -> None:
     connection.info.setdefault(LATER, []).append((statement, parameters))
 
 
-def send_later_writes(connection) -> None:
+def send_later_writes(connection, commit: bool = False) -> None:
+    """Send the queued writes; with `commit`, on PostgreSQL the COMMIT goes in the same round
+    trip (the driver's own commit then finds no transaction and does nothing): the service
+    rows the versions' bump locks are held for the server's commit alone, not until the
+    worker is scheduled again to send COMMIT (every booking of a service bumps its row)."""
     later = connection.info.pop(LATER, None)
     if not later:
         return
-    if connection.dialect.name != "postgresql" or len(later) == 1:
+    if connection.dialect.name != "postgresql":
         for statement, parameters in later:
             connection.execute(statement, parameters)
         return
@@ -107,6 +111,8 @@ def send_later_writes(connection) -> None:
         with connection.connection.driver_connection.pipeline():
             for statement, parameters in later:
                 connection.execute(statement, parameters)
+            if commit:
+                connection.exec_driver_sql("COMMIT")
     except psycopg.Error as error:  # raised when the pipeline syncs, past SQLAlchemy's wrapping
         raise DBAPIError.instance(None, None, error, psycopg.Error) from error
 
@@ -119,7 +125,7 @@ def _send_later_writes_first(connection, *_args) -> None:
 
 @event.listens_for(Engine, "commit")
 def _send_later_writes_at_commit(connection) -> None:
-    send_later_writes(connection)
+    send_later_writes(connection, commit=True)
 
 
 @event.listens_for(Engine, "rollback")
