@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, coercions, roles
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
@@ -50,7 +50,7 @@ class UTCDateTime(TypeDecorator):
 
 class IdList(TypeDecorator):
     """A list of integer ids as one bound parameter: an array on PostgreSQL, JSON on SQLite
-    (for any_of)."""
+    (for AnyOf)."""
 
     impl = String
     cache_ok = True
@@ -81,8 +81,12 @@ class AnyOf(ColumnElement[bool]):
     ]
 
     def __init__(self, column, ids) -> None:
-        self.column = column
+        self.column = coercions.expect(roles.ExpressionElementRole, column)
         self.ids = ids
+
+    @property
+    def _from_objects(self):
+        return self.column._from_objects  # a select with only this in WHERE still has its FROM
 
     def self_group(self, against=None):
         return self  # already a condition: no "= 1" around it where booleans are integers

@@ -3,6 +3,7 @@ the slot versions' bump) are sent before the transaction's next statement or at 
 PostgreSQL together in one round trip; a rollback forgets them, and one that fails fails the
 commit: never a success answer over lost work."""
 
+import contextlib
 import os
 from datetime import UTC, datetime
 
@@ -108,3 +109,57 @@ def test_a_bookings_last_writes_reach_postgresql_in_one_round_trip(app, bookable
     for statement in ("INSERT INTO outbox_message", "UPDATE service", "COMMIT"):
         assert statement in texts, messages[first:]
     assert not [text for _, text in messages[sync:] if "COMMIT" in text]  # no second COMMIT
+
+
+def test_a_later_write_whose_error_someone_caught_still_fails_the_commit(app):
+    """The writes go with whatever statement comes next, whose caller may catch an
+    IntegrityError and go on: the commit must not succeed without them."""
+    from sqlalchemy.exc import IntegrityError
+
+    later_office("zuerst")
+    later_office("doppelt")
+    later_office("doppelt")  # the slug is unique
+    # As a handler that catches its own statement's IntegrityError and goes on would:
+    with contextlib.suppress(IntegrityError):
+        db.session.execute(select(func.count()).select_from(Office))  # sends them first
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert (offices("zuerst"), offices("doppelt")) == (0, 0)
+
+
+def test_a_rollback_after_a_lost_connection_works(app):
+    """A connection lost mid-transaction (a database restart) is invalidated: its rollback must
+    still go through (the request then answers 503), not fail in a listener of ours."""
+    later_office("verloren")
+    db.session.connection().invalidate()
+    db.session.rollback()
+    assert offices("verloren") == 0
+
+
+def test_any_of_keeps_the_table_it_filters():
+    """AnyOf alone in a WHERE: the select still reads FROM the column's table."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from booking.appointments.models import Appointment
+    from booking.db import AnyOf, IdList
+
+    ids = sa.bindparam("ids", type_=IdList())
+    statement = sa.select(func.count()).where(AnyOf(Appointment.staff_id, ids))
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        assert "FROM appointment" in str(statement.compile(dialect=dialect))
+
+
+@freeze_time(datetime(2027, 3, 1, 7, tzinfo=UTC))
+def test_a_booking_without_a_versions_row_still_counts_the_contacts_bookings(app, bookable_service):
+    """The versions are read with the per-contact count; a database without the versions row
+    (not made by the migrations) books all the same."""
+    from sqlalchemy import text
+
+    db.session.execute(text("DELETE FROM schedule_version"))
+    family = FamilyDetails("Familie Aydın", "aydin@example.org", None, "tr")
+    booking = book_appointment(
+        bookable_service, datetime(2027, 3, 4, 8, tzinfo=UTC), family, utcnow()
+    )
+    assert booking.appointment.id is not None

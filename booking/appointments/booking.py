@@ -21,12 +21,12 @@ from sqlalchemy import bindparam, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from booking.appointments.models import (
-    HOLDING_STATES,
     MAX_BUSY_SPAN,
     Appointment,
     AppointmentError,
     AppointmentStatus,
     Channel,
+    holds_time,
     new_reference,
 )
 from booking.appointments.services import log_event
@@ -286,8 +286,10 @@ def _lock_contacts(keys: list[str]) -> None:
     """Serialise bookings of one contact until the transaction ends.
 
     SQLite already runs one writer at a time (BEGIN IMMEDIATE); PostgreSQL takes an advisory
-    transaction lock per key, in a fixed order so that two requests never wait on each other
-    (one statement: its target list is evaluated left to right).
+    transaction lock per key, in ascending order so that two requests never wait on each other
+    (one statement: PostgreSQL evaluates a plain select list left to right; not documented,
+    but should it ever differ, its deadlock detection fails one of the two rather than let
+    both wait).
     """
     if db.session.get_bind().dialect.name != "postgresql" or not keys:
         return
@@ -326,10 +328,9 @@ def _still_free_for_move(
 
 @cache
 def _open_bookings_statement(kinds: tuple[str, ...]):
-    """Open bookings of one service by email key, phone key or either (partial indexes), after
-    the service's two versions (versions_with: the booking's next current_versions)."""
+    """Open bookings of one service by email key, phone key or either (partial indexes)."""
     columns = {"email": Appointment.email_key, "phone": Appointment.phone_key}
-    count = (
+    return (
         select(func.count())
         .select_from(Appointment)
         .where(
@@ -341,7 +342,13 @@ def _open_bookings_statement(kinds: tuple[str, ...]):
             or_(*(columns[kind] == bindparam(kind) for kind in kinds)),
         )
     )
-    return versions_with(count.scalar_subquery())
+
+
+@cache
+def _open_bookings_and_versions_statement(kinds: tuple[str, ...]):
+    """The service's two versions and its open bookings by the contact, in one statement
+    (versions_with: they serve the booking's next current_versions)."""
+    return versions_with(_open_bookings_statement(kinds).scalar_subquery())
 
 
 def _check_open_bookings(service: Service, row: dict, now: datetime) -> None:
@@ -352,12 +359,13 @@ def _check_open_bookings(service: Service, row: dict, now: datetime) -> None:
     kinds = tuple(kind for kind, key in keys.items() if key)
     if not kinds:
         return
-    found = fetch(
-        _open_bookings_statement(kinds),
-        {"service_id": service.id, "now": now} | {kind: keys[kind] for kind in kinds},
-    ).one()
-    remember_versions(db.session(), service.id, found)
-    open_count = found[2]
+    parameters = {"service_id": service.id, "now": now} | {kind: keys[kind] for kind in kinds}
+    found = fetch(_open_bookings_and_versions_statement(kinds), parameters).first()
+    if found is None:  # no versions row (a database not made by the migrations): count alone
+        open_count = fetch(_open_bookings_statement(kinds), parameters).scalar_one()
+    else:
+        remember_versions(db.session(), service.id, found)
+        open_count = found[2]
     if open_count >= service.max_open_bookings_per_contact:
         raise TooManyOpenBookings(
             _l(
@@ -615,7 +623,7 @@ def _overlapping_appointment(appointment: Appointment) -> bool:
             select(Appointment.id).where(
                 Appointment.id != appointment.id,
                 Appointment.staff_id == appointment.staff_id,
-                Appointment.status.in_(HOLDING_STATES),
+                holds_time(Appointment.status),
                 Appointment.starts_at < appointment.busy_until,
                 Appointment.starts_at > appointment.starts_at - MAX_BUSY_SPAN,
                 Appointment.busy_until > appointment.starts_at,

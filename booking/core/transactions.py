@@ -17,7 +17,7 @@ from collections.abc import Callable
 from flask import Flask, Response, current_app, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.pool import Pool
@@ -65,24 +65,18 @@ def note_core_write(session: Session) -> None:
     session.info["flushed"] = True
 
 
-def core_write(statement, parameters: dict) -> CursorResult:
-    """Run a prebuilt Core INSERT in the session's transaction, past the unit of work (one
-    statement, where a flush costs more than the statement), and count it as a write."""
-    session = db.session()
-    result = session.connection().execute(statement, parameters)
-    note_core_write(session)
-    return result
-
-
 LATER = "writes_later"  # Connection.info: Core writes whose results nobody reads, not sent yet
+LATER_FAILED = "writes_later_failed"  # Connection.info: the error of a write sent late
 
 
 def write_later(statement, parameters: dict) -> None:
     """Queue a Core INSERT or UPDATE whose result nobody reads (an edit-log entry, an outbox
-    message, the slot versions' bump): it is sent before the transaction's next statement
-    or at its commit, and several such writes in one go: on PostgreSQL in one round trip
-    (psycopg's pipeline mode), where each cost one. A rollback forgets them. INSERTs must
-    be `.inline()`: a RETURNING would have to be waited for."""
+    message, the slot versions' bump; one statement each, past the unit of work): it is sent
+    before the transaction's next statement (not before `exec_driver_sql`) or at its commit,
+    and several such writes in one go: on PostgreSQL in one round trip (psycopg's pipeline
+    mode), where each cost one. A rollback of the transaction forgets them; a savepoint's
+    rollback undoes them as any write made inside it. INSERTs must be `.inline()`: a
+    RETURNING would have to be waited for."""
     session = db.session()
     queue_write(session.connection(), statement, parameters)
     note_core_write(session)
@@ -97,14 +91,25 @@ def send_later_writes(connection, commit: bool = False) -> None:
     """Send the queued writes; with `commit`, on PostgreSQL the COMMIT goes in the same round
     trip (the driver's own commit then finds no transaction and does nothing): the service
     rows the versions' bump locks are held for the server's commit alone, not until the
-    worker is scheduled again to send COMMIT (every booking of a service bumps its row)."""
+    worker is scheduled again to send COMMIT (every booking of a service bumps its row).
+
+    A write that fails fails the commit too, even when whoever ran the statement that sent
+    it caught the error (a savepoint's IntegrityError, say): never a commit without it."""
     later = connection.info.pop(LATER, None)
     if not later:
         return
-    if connection.dialect.name != "postgresql":
-        for statement, parameters in later:
-            connection.execute(statement, parameters)
-        return
+    try:
+        if connection.dialect.name != "postgresql":
+            for statement, parameters in later:
+                connection.execute(statement, parameters)
+        else:
+            _send_in_a_pipeline(connection, later, commit)
+    except DBAPIError as error:
+        connection.info[LATER_FAILED] = error
+        raise
+
+
+def _send_in_a_pipeline(connection, later: list, commit: bool) -> None:
     import psycopg
 
     try:
@@ -114,29 +119,49 @@ def send_later_writes(connection, commit: bool = False) -> None:
             if commit:
                 connection.exec_driver_sql("COMMIT")
     except psycopg.Error as error:  # raised when the pipeline syncs, past SQLAlchemy's wrapping
-        raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+        dbapi_connection = connection.connection.dbapi_connection
+        lost = connection.dialect.is_disconnect(error, dbapi_connection, None)
+        wrapped = DBAPIError.instance(
+            None,
+            None,
+            error,
+            psycopg.Error,
+            connection_invalidated=lost,
+            dialect=connection.dialect,
+        )
+        if lost:
+            connection.invalidate(wrapped)
+        raise wrapped from error
 
 
 @event.listens_for(Engine, "before_execute")
 def _send_later_writes_first(connection, *_args) -> None:
-    if connection.info.get(LATER):  # every statement sees the writes queued before it
-        send_later_writes(connection)
+    if not connection.invalidated and connection.info.get(LATER):
+        send_later_writes(connection)  # every statement sees the writes queued before it
 
 
 @event.listens_for(Engine, "commit")
 def _send_later_writes_at_commit(connection) -> None:
+    if connection.invalidated:
+        return
+    failed = connection.info.pop(LATER_FAILED, None)
+    if failed is not None:
+        raise failed
     send_later_writes(connection, commit=True)
 
 
 @event.listens_for(Engine, "rollback")
 def _forget_later_writes(connection) -> None:
-    connection.info.pop(LATER, None)
+    if not connection.invalidated:  # its info is out of reach then; the pool's checkin clears it
+        connection.info.pop(LATER, None)
+        connection.info.pop(LATER_FAILED, None)
 
 
 @event.listens_for(Pool, "checkin")
 def _forget_later_writes_of_a_returned_connection(_dbapi_connection, record) -> None:
     if record is not None:
         record.info.pop(LATER, None)
+        record.info.pop(LATER_FAILED, None)
 
 
 def adopt_inserted(session: Session, instance) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
-from booking.appointments.models import HOLDING_STATES, Appointment
+from booking.appointments.models import Appointment, holds_time
 from booking.audit.services import record_event
 from booking.auth.models import StaffUser
 from booking.extensions import db
@@ -58,7 +58,7 @@ def build_feed(user: StaffUser, now: datetime, site_name: str) -> bytes:
         select(Appointment)
         .where(
             Appointment.staff_id == user.id,
-            Appointment.status.in_(HOLDING_STATES),
+            holds_time(Appointment.status),
             Appointment.starts_at >= start,
             Appointment.starts_at < end,
         )

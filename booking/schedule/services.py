@@ -129,7 +129,7 @@ WINDOW = {
 
 @cache
 def busy_statement(excluding: bool):
-    from booking.waitlist.models import OfferState, WaitlistOffer
+    from booking.waitlist.models import WaitlistOffer, is_open_offer
 
     appointments = select(
         Appointment.staff_id, Appointment.starts_at, Appointment.busy_until.label("ends_at")
@@ -148,7 +148,7 @@ def busy_statement(excluding: bool):
         Absence.starts_at < WINDOW["end"],
         Absence.ends_at > WINDOW["start"],
     )
-    return union_all(appointments, _held_statement(OfferState, WaitlistOffer), absences)
+    return union_all(appointments, _held_statement(is_open_offer, WaitlistOffer), absences)
 
 
 def _day_load_select(*columns):
@@ -191,12 +191,11 @@ def busy_and_day_load_statement(excluding: bool):
     )
 
 
-def _held_statement(OfferState, WaitlistOffer):  # model classes, imported late
+def _held_statement(is_open_offer, WaitlistOffer):  # imported late (waitlist imports us)
     # Times held for a waiting-list family are busy for everyone else until the offer ends.
     return select(WaitlistOffer.staff_id, WaitlistOffer.starts_at, WaitlistOffer.busy_until).where(
         AnyOf(WaitlistOffer.staff_id, WINDOW["staff_ids"]),
-        # Written out, as in the partial index on open offers (see holds_time).
-        WaitlistOffer.state == sa.literal_column(f"'{OfferState.OFFERED.value}'"),
+        is_open_offer(WaitlistOffer.state),
         WaitlistOffer.starts_at < WINDOW["end"],
         WaitlistOffer.starts_at > WINDOW["low"],
         WaitlistOffer.busy_until > WINDOW["start"],
@@ -205,9 +204,9 @@ def _held_statement(OfferState, WaitlistOffer):  # model classes, imported late
 
 @cache
 def _holds_statement():
-    from booking.waitlist.models import OfferState, WaitlistOffer
+    from booking.waitlist.models import WaitlistOffer, is_open_offer
 
-    return _held_statement(OfferState, WaitlistOffer)
+    return _held_statement(is_open_offer, WaitlistOffer)
 
 
 def time_window(staff_ids: list[int], start: datetime, end: datetime) -> dict:

@@ -28,6 +28,12 @@ class OfferState(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # the entry ended while the offer was open
 
 
+def is_open_offer(state: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """`state = 'offered'` written out, as in the partial indexes below: a bound parameter
+    keeps the planners from using them (as appointments.models.holds_time)."""
+    return state == sa.literal_column(f"'{OfferState.OFFERED.value}'")
+
+
 class WaitlistEntry(db.Model):
     """A family waiting for a time of one service that suits them."""
 
