@@ -105,7 +105,8 @@ def send_later_writes(connection, commit: bool = False) -> None:
         else:
             _send_in_a_pipeline(connection, later, commit)
     except DBAPIError as error:
-        connection.info[LATER_FAILED] = error
+        if not connection.invalidated:  # a lost connection fails everything after anyway
+            connection.info[LATER_FAILED] = error
         raise
 
 
