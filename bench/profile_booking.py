@@ -1,9 +1,11 @@
 """Profile `POST /api/v1/bookings` in one process (no HTTP server): where a booking's time goes.
 
     .venv/bin/python bench/profile_booking.py [--engine sqlite|postgresql] [-n 300] [--profile]
+        [--statements] [--show-sql] [--dump FILE]
 
 Seeds issue 11's data shape (bench/http_load.py), then books N distinct free times through the
-Flask test client and prints milliseconds per booking (and, with --profile, the top functions).
+Flask test client and prints milliseconds per booking (and, with --profile, the top functions;
+with --statements, the time in the driver per statement; --dump writes the profile for pstats).
 """
 
 import argparse
