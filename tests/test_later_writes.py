@@ -163,3 +163,78 @@ def test_a_booking_without_a_versions_row_still_counts_the_contacts_bookings(app
         bookable_service, datetime(2027, 3, 4, 8, tzinfo=UTC), family, utcnow()
     )
     assert booking.appointment.id is not None
+
+
+def test_a_late_write_that_fails_inside_a_rolled_back_savepoint_is_undone_with_it(app):
+    """As a waiting-list round after a booking does (waitlist/hooks.py): what went wrong in
+    the savepoint is rolled back with it, and the booking around it still commits."""
+    from sqlalchemy.exc import IntegrityError
+
+    later_office("draussen")
+    with contextlib.suppress(IntegrityError), db.session.begin_nested():
+        later_office("doppelt")
+        later_office("doppelt")  # the slug is unique
+        db.session.execute(select(func.count()).select_from(Office))  # sends them: fails
+    db.session.commit()
+    assert (offices("draussen"), offices("doppelt")) == (1, 0)
+
+
+def test_a_late_write_that_failed_in_a_released_savepoint_still_fails_the_commit(app):
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    later_office("draussen")
+    with pytest.raises(DBAPIError):  # PostgreSQL refuses the RELEASE already, SQLite the commit
+        with db.session.begin_nested():
+            later_office("doppelt")
+            later_office("doppelt")
+            with contextlib.suppress(IntegrityError):
+                db.session.execute(select(func.count()).select_from(Office))
+        db.session.commit()
+    db.session.rollback()
+    assert (offices("draussen"), offices("doppelt")) == (0, 0)
+
+
+def test_a_commit_failed_by_a_late_write_leaves_no_transaction_open_in_the_driver(app):
+    """A rollback after a failed commit reaches no driver: SQLite would keep its write lock on
+    a connection closed without one."""
+    from sqlalchemy.exc import IntegrityError
+
+    from booking.core.transactions import queue_write
+
+    insert = Office.__table__.insert().inline()
+    with db.engine.connect() as connection:
+        connection.execute(select(func.count()).select_from(Office))  # the transaction begins
+        queue_write(connection, insert, office_row("doppelt"))
+        queue_write(connection, insert, office_row("doppelt"))
+        with pytest.raises(IntegrityError):
+            connection.commit()
+        driver = connection.connection.dbapi_connection
+        if connection.dialect.name == "sqlite":
+            assert not driver.in_transaction
+        else:
+            from psycopg.pq import TransactionStatus
+
+            assert driver.info.transaction_status == TransactionStatus.IDLE
+
+
+def test_savepoints_are_followed_by_sqlalchemys_own_names_two_deep(app):
+    """The depth of a failed late write is known by the savepoint names SQLAlchemy gives
+    (named after the savepoint event): an inner failure rolled back, the outer kept."""
+    from sqlalchemy.exc import IntegrityError
+
+    from booking.core.transactions import SAVEPOINTS
+
+    with db.session.begin_nested():
+        connection = db.session.connection()
+        outer = connection.get_nested_transaction()._savepoint
+        later_office("aussen")
+        with contextlib.suppress(IntegrityError), db.session.begin_nested():
+            db.session.execute(select(1))  # the session makes its savepoints when used
+            inner = connection.get_nested_transaction()._savepoint
+            assert connection.info[SAVEPOINTS] == [outer, inner] and outer != inner
+            later_office("doppelt")
+            later_office("doppelt")
+            db.session.execute(select(func.count()).select_from(Office))
+        assert connection.info[SAVEPOINTS] == [outer]
+    db.session.commit()
+    assert (offices("aussen"), offices("doppelt")) == (1, 0)

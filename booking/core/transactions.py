@@ -8,6 +8,7 @@ back when an exception escaped or an error page is shown. A failed commit become
 page (503 when the database is busy or gone), never a success page over lost work.
 """
 
+import contextlib
 import fcntl
 import os
 import random
@@ -66,7 +67,8 @@ def note_core_write(session: Session) -> None:
 
 
 LATER = "writes_later"  # Connection.info: Core writes whose results nobody reads, not sent yet
-LATER_FAILED = "writes_later_failed"  # Connection.info: the error of a write sent late
+LATER_FAILED = "writes_later_failed"  # Connection.info: (error, savepoint depth) of a late write
+SAVEPOINTS = "open_savepoints"  # Connection.info: names of the savepoints open, outermost first
 
 
 def write_later(statement, parameters: dict) -> None:
@@ -94,7 +96,8 @@ def send_later_writes(connection, commit: bool = False) -> None:
     worker is scheduled again to send COMMIT (every booking of a service bumps its row).
 
     A write that fails fails the commit too, even when whoever ran the statement that sent
-    it caught the error (a savepoint's IntegrityError, say): never a commit without it."""
+    it caught the error and went on: never a commit without it, unless the savepoint it
+    was made in is rolled back (then it is undone as everything else in there)."""
     later = connection.info.pop(LATER, None)
     if not later:
         return
@@ -105,9 +108,13 @@ def send_later_writes(connection, commit: bool = False) -> None:
         else:
             _send_in_a_pipeline(connection, later, commit)
     except DBAPIError as error:
-        if not connection.invalidated:  # a lost connection fails everything after anyway
-            connection.info[LATER_FAILED] = error
+        if not commit and not connection.invalidated:  # a lost connection fails all anyway
+            connection.info[LATER_FAILED] = (error, len(_savepoints(connection)))
         raise
+
+
+def _savepoints(connection) -> list[str]:
+    return connection.info.setdefault(SAVEPOINTS, [])
 
 
 def _send_in_a_pipeline(connection, later: list, commit: bool) -> None:
@@ -145,24 +152,77 @@ def _send_later_writes_first(connection, *_args) -> None:
 def _send_later_writes_at_commit(connection) -> None:
     if connection.invalidated:
         return
-    failed = connection.info.pop(LATER_FAILED, None)
-    if failed is not None:
-        raise failed
-    send_later_writes(connection, commit=True)
+    try:
+        failed = connection.info.pop(LATER_FAILED, None)
+        if failed is not None:
+            raise failed[0]
+        send_later_writes(connection, commit=True)
+    except BaseException:
+        # The commit fails here, before the driver's: end the driver's transaction too (a
+        # rollback after a failed commit reaches no driver, and SQLite's write lock would stay).
+        if not connection.invalidated:
+            _forget(connection.info)
+            with contextlib.suppress(Exception):
+                connection.connection.dbapi_connection.rollback()
+        raise
+
+
+@event.listens_for(Engine, "savepoint")
+def _send_later_writes_before_a_savepoint(connection, name) -> None:
+    if connection.invalidated:
+        return
+    send_later_writes(connection)  # they belong to the level around the savepoint
+    if name is None:  # SQLAlchemy names it after this event: sa_savepoint_<its counter + 1>
+        seq = getattr(connection, "_Connection__savepoint_seq", None)
+        name = f"sa_savepoint_{seq + 1}" if seq is not None else None
+    _savepoints(connection).append(name)
+
+
+@event.listens_for(Engine, "release_savepoint")
+def _send_later_writes_before_release(connection, name, _context) -> None:
+    if connection.invalidated:
+        return
+    send_later_writes(connection)  # made inside: a failure rolls the savepoint back
+    depth = _leave_savepoint(connection, name)
+    failed = connection.info.get(LATER_FAILED)
+    if failed is not None and failed[1] > depth:  # the savepoint's work now is its parent's
+        connection.info[LATER_FAILED] = (failed[0], depth)
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _forget_later_writes_of_a_savepoint(connection, name, _context) -> None:
+    if connection.invalidated:
+        return
+    connection.info.pop(LATER, None)  # queued inside it (the SAVEPOINT sent those before)
+    depth = _leave_savepoint(connection, name)
+    failed = connection.info.get(LATER_FAILED)
+    if failed is not None and failed[1] > depth:  # it failed inside: undone with the rest
+        connection.info.pop(LATER_FAILED)
+
+
+def _leave_savepoint(connection, name: str) -> int:
+    """Forget the savepoint `name` and those inside it; the depth around it."""
+    stack = _savepoints(connection)
+    depth = stack.index(name) if name in stack else max(len(stack) - 1, 0)  # else the innermost
+    del stack[depth:]
+    return depth
 
 
 @event.listens_for(Engine, "rollback")
 def _forget_later_writes(connection) -> None:
     if not connection.invalidated:  # its info is out of reach then; the pool's checkin clears it
-        connection.info.pop(LATER, None)
-        connection.info.pop(LATER_FAILED, None)
+        _forget(connection.info)
+
+
+def _forget(info: dict) -> None:
+    for key in (LATER, LATER_FAILED, SAVEPOINTS):
+        info.pop(key, None)
 
 
 @event.listens_for(Pool, "checkin")
 def _forget_later_writes_of_a_returned_connection(_dbapi_connection, record) -> None:
     if record is not None:
-        record.info.pop(LATER, None)
-        record.info.pop(LATER_FAILED, None)
+        _forget(record.info)
 
 
 def adopt_inserted(session: Session, instance) -> None:
