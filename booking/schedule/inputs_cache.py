@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from booking.core.transactions import queue_write
 from booking.db import AnyOf, IdList
 
 # Tables the slot engine's inputs come from. Appointments are counted per service.
@@ -155,8 +156,6 @@ def _bump_statements():
 
 def _bump(connection, service_ids: set[int], everything: bool, staff_ids=frozenset()) -> None:
     # Queued: sent with the booking's other last writes, then COMMIT (write_later).
-    from booking.core.transactions import queue_write
-
     bump_everything, bump_services = _bump_statements()
     if everything:
         queue_write(connection, bump_everything)
